@@ -29,7 +29,7 @@ def _component(name):
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog='duplicati-emulator', description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(prog='duplicati-emulator', description=__doc__.split('\n\n', maxsplit=1)[0])
     commands = parser.add_subparsers(dest='command', required=True)
     for command in ('serve', 'start'):
         sub = commands.add_parser(command)
@@ -43,6 +43,8 @@ def _parser():
             comp.add_argument('--latency', type=float, default=0.0, help='seconds added to every request')
             comp.add_argument('--rate-limit', type=float, default=0.0, help='requests/s before 429 + Retry-After')
             comp.add_argument('--seed', type=int, default=None, help='seed of the fault injection')
+            comp.add_argument('--max-lifetime', type=float, default=0,
+                              help='stop by itself after this many seconds (0: run until stopped)')
             if command == 'start':
                 comp.add_argument('--state-dir', required=True, help='pid file, log and ready file go here')
             _component(name).add_arguments(comp)
@@ -61,13 +63,22 @@ def serve(args):
     host, port = httpd.server_address[0], httpd.server_address[1]
     info = {'component': args.component, 'pid': os.getpid(),
             'url': 'http://%s:%d/' % (host if ':' not in host else '[%s]' % host, port), 'port': port}
-    info.update(getattr(app, 'describe', lambda: {})())
+    info.update(getattr(app, 'describe', dict)())
     if args.ready_file:
         tmp = args.ready_file + '.tmp'
         with open(tmp, 'w') as handle:
             json.dump(info, handle)
         os.replace(tmp, args.ready_file)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+
+    def _terminate(signum, frame):
+        raise KeyboardInterrupt()
+
+    signal.signal(signal.SIGTERM, _terminate)
+    if args.max_lifetime:
+        import threading
+        timer = threading.Timer(args.max_lifetime, httpd.shutdown)
+        timer.daemon = True
+        timer.start()
     try:
         httpd.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
@@ -128,7 +139,7 @@ def stop(args):
         return 0
     try:
         os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
+        for dummy in range(100):
             os.kill(pid, 0)
             time.sleep(0.05)
         os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Every test of the collection, in the order a failure is cheapest to find:
+#   sanity, units (module_utils, modules, the emulator), integration (modules against the
+#   emulator), build (ansible-galaxy collection build + install), molecule (when podman is
+#   present). Ends with one line "summary: N passed, N failed" and a non-zero exit on any failure.
+# Usage: scripts/test.sh [stage ...]   (default: all stages)
+set -uo pipefail
+. "$(dirname "$0")/common.sh"
+
+bash "$REPO/scripts/setup.sh" >/dev/null || { echo "summary: 0 passed, 1 failed"; exit 1; }
+sync_collection
+LOGS=$WORK/logs
+mkdir -p "$LOGS"
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(sanity units integration build molecule)
+
+passed=0 failed=0 failed_stages=()
+count() { passed=$((passed + $1)); failed=$((failed + $2)); [ "$2" -eq 0 ] || failed_stages+=("$3"); }
+
+stage_sanity() {
+  say "ansible-test sanity"
+  command -v shellcheck >/dev/null || echo "note: shellcheck is not installed; ansible-test skips that sanity test (apt-get install shellcheck)"
+  local log=$LOGS/sanity.log
+  (cd "$COLL" && ansible-test sanity --python 3.11 --local --color no) > "$log" 2>&1
+  local rc=$?
+  local total; total=$(grep -c '^Running sanity test' "$log")
+  local bad; bad=$(sed -n 's/^FATAL: The \([0-9]\+\) sanity test(s) listed below (out of \([0-9]\+\)) failed.*/\1/p' "$log")
+  grep -E '^(ERROR|FATAL)|^WARNING: (Required|Skipping)' "$log" | head -60
+  if [ $rc -ne 0 ]; then
+    bad=${bad:-1}
+    echo "sanity: $bad of $total tests failed"
+    count $((total - bad > 0 ? total - bad : 0)) "$bad" sanity
+  else
+    echo "sanity: $total tests passed"
+    count "$total" 0 sanity
+  fi
+}
+
+stage_units() {
+  say "ansible-test units"
+  local log=$LOGS/units.log
+  (cd "$COLL" && ansible-test units --python 3.11 --local --color no -- -p no:cacheprovider) > "$log" 2>&1
+  local rc=$?
+  local line; line=$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$log" | tail -1)
+  echo "${line:-no pytest summary (see $log)}"
+  local p f e
+  p=$(sed -n 's/.* \([0-9]\+\) passed.*/\1/p' <<<"$line"); f=$(sed -n 's/.* \([0-9]\+\) failed.*/\1/p' <<<"$line")
+  e=$(sed -n 's/.* \([0-9]\+\) errors\?.*/\1/p' <<<"$line")
+  p=${p:-0}; f=$(( ${f:-0} + ${e:-0} ))
+  if [ $rc -ne 0 ]; then
+    grep -E '^(FAILED|ERROR) ' "$log" | head -40
+    [ "$f" -gt 0 ] || f=1
+  fi
+  count "$p" "$f" units
+}
+
+stage_integration() {
+  say "ansible-test integration (local, against the emulator)"
+  local log=$LOGS/integration.log
+  (cd "$COLL" && ansible-test integration --python 3.11 --local --color no) > "$log" 2>&1
+  local rc=$?
+  local targets; targets=$(grep -c '^Running .* integration test role' "$log")
+  grep -E 'PLAY RECAP|failed=[1-9]|^ERROR|^FATAL' "$log" | tail -20
+  if [ $rc -ne 0 ]; then
+    echo "integration: failed (see $log)"
+    count $((targets > 0 ? targets - 1 : 0)) 1 integration
+  else
+    echo "integration: $targets targets passed"
+    count "$targets" 0 integration
+  fi
+}
+
+stage_build() {
+  say "ansible-galaxy collection build + install"
+  local out=$WORK/build
+  rm -rf "$out"; mkdir -p "$out/installed"
+  if (cd "$COLL" && ansible-galaxy collection build --force --output-path "$out" >"$LOGS/build.log" 2>&1) &&
+     ansible-galaxy collection install --force --offline -p "$out/installed" "$out"/duplicati-fleet-*.tar.gz >>"$LOGS/build.log" 2>&1 &&
+     ANSIBLE_COLLECTIONS_PATH=$out/installed ansible-doc -l duplicati.fleet >>"$LOGS/build.log" 2>&1 &&
+     [ -f "$out/installed/ansible_collections/duplicati/fleet/MANIFEST.json" ]; then
+    echo "build: $(basename "$out"/duplicati-fleet-*.tar.gz) built and installed"
+    count 1 0 build
+  else
+    tail -20 "$LOGS/build.log"
+    count 0 1 build
+  fi
+}
+
+stage_molecule() {
+  local scenarios=("$REPO"/extensions/molecule/*/molecule.yml)
+  [ -e "${scenarios[0]}" ] || return 0
+  say "molecule"
+  if ! command -v podman >/dev/null; then
+    echo "molecule: podman is not installed; scenarios not run (.ci/run installs it)"
+    count 0 1 molecule
+    return
+  fi
+  bash "$REPO/scripts/molecule.sh" > "$LOGS/molecule.log" 2>&1
+  local rc=$?
+  grep -E '^(INFO|CRITICAL|ERROR).*(scenario|Scenario)|failed=|RECAP' "$LOGS/molecule.log" | tail -20
+  [ $rc -eq 0 ] && count "${#scenarios[@]}" 0 molecule || count 0 1 molecule
+}
+
+for s in "${stages[@]}"; do "stage_$s"; done
+echo
+[ ${#failed_stages[@]} -eq 0 ] || echo "failed stages: ${failed_stages[*]} (logs in $LOGS)"
+echo "summary: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
