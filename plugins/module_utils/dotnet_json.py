@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright: duplicati.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""JSON text exactly as .NET System.Text.Json writes it.
+
+Duplicati writes its own files (agent.json, ServerUtil's settings.json) with
+System.Text.Json and the default JavaScriptEncoder.  To leave a file byte-for-byte
+as Duplicati itself would have left it, we write the same text:
+
+* only printable ASCII is written as is; ``"``, ``&``, ``'``, ``+``, ``<``, ``>``,
+  backtick and every non-ASCII or control character become ``\\uXXXX`` (upper-case
+  hex, UTF-16 code units), except ``\\b \\f \\n \\r \\t`` and ``\\\\``;
+* compact form has no spaces at all;
+* indented form (``WriteIndented = true``) uses two spaces per level, ``": "``
+  between name and value, the platform newline, ``[]``/``{}`` for empty
+  containers, and no newline at the end of the document.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+
+# Characters the default JavaScriptEncoder refuses to write literally.
+_HTML_SENSITIVE = frozenset('"&\'+<>`')
+_SHORT_ESCAPES = {'\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
+
+
+def _escape_string(value):
+    out = ['"']
+    for ch in value:
+        code = ord(ch)
+        if ch in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[ch])
+        elif 0x20 <= code < 0x7f and ch not in _HTML_SENSITIVE:
+            out.append(ch)
+        elif code > 0xffff:
+            code -= 0x10000
+            out.append('\\u%04X\\u%04X' % (0xd800 + (code >> 10), 0xdc00 + (code & 0x3ff)))
+        else:
+            out.append('\\u%04X' % code)
+    out.append('"')
+    return ''.join(out)
+
+
+def _scalar(value):
+    if value is None:
+        return 'null'
+    if value is True:
+        return 'true'
+    if value is False:
+        return 'false'
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return _escape_string(value)
+    raise TypeError('cannot write %r as JSON' % (value,))
+
+
+def _write(value, indent, newline, level, out):
+    pad = '  ' * (level + 1) if indent else ''
+    end_pad = '  ' * level if indent else ''
+    sep = ',' + newline if indent else ','
+    if isinstance(value, dict):
+        if not value:
+            out.append('{}')
+            return
+        out.append('{' + (newline if indent else ''))
+        first = True
+        for key, item in value.items():
+            if not first:
+                out.append(sep)
+            first = False
+            out.append(pad + _escape_string(key) + (': ' if indent else ':'))
+            _write(item, indent, newline, level + 1, out)
+        out.append((newline if indent else '') + end_pad + '}')
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append('[]')
+            return
+        out.append('[' + (newline if indent else ''))
+        first = True
+        for item in value:
+            if not first:
+                out.append(sep)
+            first = False
+            out.append(pad)
+            _write(item, indent, newline, level + 1, out)
+        out.append((newline if indent else '') + end_pad + ']')
+    else:
+        out.append(_scalar(value))
+
+
+def dumps(value, indent=False, newline='\n'):
+    """Serialise ``value`` (dicts keep their order) like System.Text.Json.
+
+    ``indent=True`` is ``WriteIndented = true``; ``newline`` is the platform
+    newline of the writing .NET process (``'\\r\\n'`` on Windows).
+    """
+    out = []
+    _write(value, indent, newline, 0, out)
+    return ''.join(out)
