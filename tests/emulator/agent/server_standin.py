@@ -23,7 +23,7 @@ from .errors import UserInformationError
 ENV_PREFIX = 'DUPLICATI__'
 SETTINGS_ENCRYPTION_KEY_ENV = 'SETTINGS_ENCRYPTION_KEY'
 # options of the emulated server that the real server does not have: never read from DUPLICATI__*
-EMULATOR_ONLY_OPTIONS = ('pre-shared-key',)
+EMULATOR_ONLY_OPTIONS = ('pre-shared-key', 'seed-backups', 'run-duration', 'access-token-minutes', 'help')
 DEFAULT_PORT = 8200
 
 
