@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright: duplicati.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Sheet §2.1 (pre-authorised links; the token parameter name is not in source, §12):
+the console is seeded with tokens by its command line (``--token NAME=VALUE``,
+``--token-file``, ``--revoked-token``) and runs from the emulator CLI
+(``serve|start|stop console``), reporting itself in the ready file."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.duplicati.fleet.tests.emulator import console
+from ansible_collections.duplicati.fleet.tests.emulator.console.agent_protocol import machine_data, read_register_answer
+from ansible_collections.duplicati.fleet.tests.emulator.console.harness import call, call_json
+from ansible_collections.duplicati.fleet.tests.emulator.console.tokens import TokenError
+from ansible_collections.duplicati.fleet.tests.emulator.httpbase import Faults, serve_in_thread
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser()
+    console.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_tokens_from_options_and_file(tmp_path):
+    token_file = tmp_path / 'tokens.json'
+    token_file.write_text(json.dumps({'from-file': 'file-token-value-1'}))
+    args = _parse(['--token', 'cli=cli-token-value-1', '--token-file', str(token_file),
+                   '--revoked-token', 'gone-token-value-1'])
+    app = console.create_app(args, Faults())
+    httpd, base = serve_in_thread(app)
+    try:
+        assert app.describe()['tokens'] == ['cli', 'from-file', 'revoked-1']
+        for value, kind in (('cli-token-value-1', 'claimed'), ('file-token-value-1', 'claimed')):
+            link = base + 'remotecontrol/register?token=' + value
+            status, _h, raw = call(link, machine_data(link, 'm'))
+            assert read_register_answer(status, raw)[0] == kind
+        _s, tokens = call_json(base + '_emulator/tokens')
+        assert {t['name']: t['state'] for t in tokens} == {'cli': 'active', 'from-file': 'active', 'revoked-1': 'revoked'}
+        assert tokens[0]['link'] == base + 'remotecontrol/register?token=cli-token-value-1'
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        app.close()
+
+
+@pytest.mark.parametrize('argv', [['--token', 'novalue'], ['--token', 'bad name=abcdefgh1'],
+                                  ['--token', 'short=abc'], ['--revoked-token', 'has space 1234'],
+                                  ['--claim-lifetime', '0']])
+def test_bad_options_are_refused(argv, capsys):
+    with pytest.raises(SystemExit) as err:
+        _parse(argv)
+    assert err.value.code == 2
+    assert 'error' in capsys.readouterr().err
+
+
+def test_duplicate_token_names_are_refused():
+    args = _parse(['--token', 'a=first-value-1', '--token', 'a=second-value-2'])
+    with pytest.raises(TokenError):
+        console.create_app(args, Faults())
+
+
+def test_control_surface_refuses_bad_tokens():
+    app = console.create_app(_parse([]), Faults())
+    httpd, base = serve_in_thread(app)
+    try:
+        assert call_json(base + '_emulator/tokens', {'name': 'x y'})[0] == 400
+        assert call_json(base + '_emulator/tokens', {'value': 'short'})[0] == 400
+        assert call_json(base + '_emulator/tokens', {'settings': {'a': 1}})[0] == 400
+        assert call_json(base + '_emulator/tokens/nothere/revoke', {})[0] == 404
+        assert call_json(base + '_emulator/tokens')[1] == []
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_cli_start_and_stop(tmp_path):
+    env = dict(os.environ)
+    module = 'ansible_collections.duplicati.fleet.tests.emulator'
+    started = subprocess.run([sys.executable, '-m', module, 'start', 'console', '--state-dir', str(tmp_path),
+                              '--token', 'cli=cli-token-value-2', '--ledger-file', str(tmp_path / 'ledger.json')],
+                             capture_output=True, text=True, timeout=60, env=env)
+    assert started.returncode == 0, started.stderr + started.stdout
+    info = json.loads(started.stdout)
+    try:
+        assert info['component'] == 'console' and info['register_path'] == '/remotecontrol/register'
+        link = info['url'] + 'remotecontrol/register?token=cli-token-value-2'
+        status, _h, raw = call(link, machine_data(link, 'cli-machine'))
+        assert read_register_answer(status, raw)[0] == 'claimed'
+    finally:
+        stopped = subprocess.run([sys.executable, '-m', module, 'stop', '--state-dir', str(tmp_path), 'console'],
+                                 capture_output=True, text=True, timeout=60, env=env)
+    assert stopped.returncode == 0
+    with open(str(tmp_path / 'ledger.json')) as handle:
+        assert [e['machineId'] for e in json.load(handle)['registrations']] == ['cli-machine']
