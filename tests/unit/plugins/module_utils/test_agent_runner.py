@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright: duplicati.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import glob
+import json
+import os
+import stat
+import sys
+import tempfile
+import threading
+
+import pytest
+
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner as ar
+from ansible_collections.duplicati.fleet.tests.emulator.console.harness import running_console
+from ansible_collections.duplicati.fleet.tests.emulator.httpbase import Faults
+
+TOKEN = 'fleet-token-0123456789'
+PASSPHRASE = 'correct horse battery'
+
+
+def make_agent(tmp_path):
+    """A ``duplicati-agent`` executable that runs the agent stand-in, and its install folder."""
+    install = tmp_path / 'install'
+    install.mkdir()
+    (install / 'package_type_id.txt').write_text('\nlinux-x64-agent.deb\n')
+    script = install / 'duplicati-agent'
+    script.write_text('#!/bin/sh\nPYTHONPATH=%s DUPLICATI_EMULATOR_INSTALL_DIR=%s exec %s -m '
+                      'ansible_collections.duplicati.fleet.tests.emulator.agent "$@"\n'
+                      % (os.pathsep.join(p for p in sys.path if p), install, sys.executable))
+    script.chmod(0o755)
+    return str(script)
+
+
+def data_folder(tmp_path):
+    folder = tmp_path / 'data'
+    folder.mkdir(mode=0o700)
+    return str(folder)
+
+
+def proc_cmdlines():
+    lines = []
+    for path in glob.glob('/proc/[0-9]*/cmdline'):
+        try:
+            with open(path, 'rb') as handle:
+                lines.append(handle.read().replace(b'\0', b' ').decode('utf-8', 'replace'))
+        except (IOError, OSError):
+            pass
+    return lines
+
+
+def test_installed_agent_knowledge(tmp_path):
+    install = tmp_path / 'lib'
+    install.mkdir()
+    (install / 'package_type_id.txt').write_text('\ufeff\n  linux-arm64-agent.deb \n')
+    (install / 'autoupdate.manifest').write_text('//SIGNED abc\n{"Version": "2.3.0.4", "ReleaseType": "Stable"}')
+    assert ar.read_package_type_id(str(install)) == 'linux-arm64-agent.deb'
+    assert ar.read_installed_version(str(install)) == '2.3.0.4'
+    assert ar.read_package_type_id(str(tmp_path)) == ''
+    assert ar.read_installed_version(str(tmp_path)) is None
+    link = tmp_path / 'duplicati-agent'
+    (install / 'duplicati-agent').write_text('')
+    link.symlink_to(install / 'duplicati-agent')
+    assert ar.agent_install_dir(str(link)) == str(install)
+    assert ar.default_agent_path('macos', exists=lambda p: False) == '/usr/local/duplicati-agent/duplicati-agent'
+    assert ar.default_agent_path('linux', exists=lambda p: p == '/opt/duplicati/duplicati-agent') == '/opt/duplicati/duplicati-agent'
+
+
+def test_command_line_holds_no_secret():
+    argv = ar.build_command('/usr/bin/duplicati-agent', '/root/.config/Duplicati/agent.json', '/data')
+    assert argv == ['/usr/bin/duplicati-agent', 'run', '--agent-register-only',
+                    '--agent-settings-file=/root/.config/Duplicati/agent.json', '--server-datafolder=/data']
+    doc = ar.preload_document('https://c/r?token=x', PASSPHRASE)
+    assert doc == {'args': {'agent': ['--agent-registration-url=https://c/r?token=x',
+                                      '--agent-settings-file-passphrase=%s' % PASSPHRASE]}}
+
+
+def test_inherited_preload_is_kept_under_ours(tmp_path):
+    theirs = tmp_path / 'p.json'
+    theirs.write_text(json.dumps({'env': {'*': {'A': '1'}}, 'args': {'agent': ['--agent-registration-url=old', '--x=1']}}))
+    merged, exclusive = ar.merge_inherited_preload(ar.preload_document('new'), '!' + str(theirs))
+    assert exclusive
+    assert merged['env'] == {'*': {'A': '1'}}
+    assert merged['args']['agent'] == ['--x=1', '--agent-registration-url=new']
+    assert ar.merge_inherited_preload(ar.preload_document('new'), str(tmp_path / 'missing')) == (ar.preload_document('new'), False)
+
+
+def test_mask_secrets():
+    url = 'http://h/remotecontrol/register?token=%s' % TOKEN
+    text = ar.mask_secrets('posting to %s with %s and %s' % (url, TOKEN, PASSPHRASE), url, PASSPHRASE)
+    assert TOKEN not in text and PASSPHRASE not in text
+
+
+def test_missing_binary_is_a_clear_error(tmp_path):
+    with pytest.raises(ar.AgentRunError, match='not found or is not executable'):
+        ar.run_agent_registration(str(tmp_path / 'nope'), 'http://h/r?token=abcdefgh')
+
+
+@pytest.mark.parametrize('handover', ['preload', 'environment'])
+def test_the_agent_registers_without_the_url_on_any_command_line(tmp_path, handover):
+    agent = make_agent(tmp_path)
+    folder = data_folder(tmp_path)
+    settings = os.path.join(folder, 'agent.json')
+    seen = []
+    done = threading.Event()
+
+    with running_console(faults=Faults(latency=0.3)) as (app, base):
+        app.tokens.add('fleet', TOKEN)
+        url = base + 'remotecontrol/register?token=' + TOKEN
+
+        def watch():
+            while not done.is_set():
+                seen.extend(proc_cmdlines())
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        tmp_before = set(os.listdir(tempfile.gettempdir()))
+        try:
+            result = ar.run_agent_registration(agent, url, settings_file=settings, passphrase=PASSPHRASE,
+                                               data_folder=folder, handover=handover, timeout=60)
+        finally:
+            done.set()
+            watcher.join()
+        assert result.rc == 0
+        assert len(app.ledger.registrations()) == 1
+    assert any('--agent-register-only' in line for line in seen), 'the watcher never saw the agent run'
+    assert not [line for line in seen if TOKEN in line or PASSPHRASE in line]
+    assert TOKEN not in result.stdout + result.stderr
+    # agent.json was written by the agent, encrypted with the passphrase, private
+    with open(settings) as handle:
+        saved = json.load(handle)
+    assert saved['jwt'].startswith('enc-v1:')
+    assert stat.S_IMODE(os.stat(settings).st_mode) == 0o600
+    # the private preload folder is gone
+    leftovers = [n for n in set(os.listdir(tempfile.gettempdir())) - tmp_before if n.startswith('duplicati-register-')]
+    assert leftovers == []
+
+
+def test_a_revoked_link_fails_with_the_console_message_and_no_secret(tmp_path):
+    agent = make_agent(tmp_path)
+    folder = data_folder(tmp_path)
+    with running_console() as (app, base):
+        app.tokens.add_revoked(TOKEN)
+        url = base + 'remotecontrol/register?token=' + TOKEN
+        env = dict(os.environ, DUPLICATI_EMULATOR_RETRY_SECONDS='0')
+        with pytest.raises(ar.AgentRunError) as err:
+            ar.run_agent_registration(agent, url, settings_file=os.path.join(folder, 'agent.json'), data_folder=folder,
+                                      timeout=60, environ=env)
+    assert 'revoked' in str(err.value)
+    assert TOKEN not in str(err.value)
+    assert not os.path.exists(os.path.join(folder, 'agent.json'))
+
+
+def test_a_hanging_agent_is_stopped_at_the_timeout(tmp_path):
+    script = tmp_path / 'slow-agent'
+    script.write_text('#!/bin/sh\nsleep 30\n')
+    script.chmod(0o755)
+    with pytest.raises(ar.AgentRunError, match='within 1 seconds'):
+        ar.run_agent_registration(str(script), 'http://127.0.0.1:9/r?token=abcdefgh', timeout=1)
