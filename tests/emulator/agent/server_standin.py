@@ -76,7 +76,13 @@ def server_arguments(args, environ, process_args=None):
                                  portable_mode(process_args, environ), allow_insecure_datafolder(process_args, environ, installdir))
     parser = server_parser()
     args = apply_environment_options(args, parser, environ)
-    namespace = parser.parse_args(args)
+    # The real server knows options the emulated one does not model (for example
+    # --disable-default-secret-provider, --webservice-disable-api-extensions,
+    # --allow-insecure-datafolder): they are accepted and reported, not emulated.
+    namespace, ignored = parser.parse_known_args(args)
+    if ignored:
+        sys.stdout.write('Options not emulated by the emulated server (ignored): %s\n'
+                         % ' '.join(a.split('=', 1)[0] for a in ignored))
     namespace.preload_db_settings = db
     return namespace
 
