@@ -14,6 +14,9 @@ as Duplicati itself would have left it, we write the same text:
 * indented form (``WriteIndented = true``) uses two spaces per level, ``": "``
   between name and value, the platform newline, ``[]``/``{}`` for empty
   containers, and no newline at the end of the document.
+
+Values that .NET formats itself rather than as text (DateTimeOffset) are passed as
+``RawString`` and written without escaping.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,6 +27,11 @@ import json
 # Characters the default JavaScriptEncoder refuses to write literally.
 _HTML_SENSITIVE = frozenset('"&\'+<>`')
 _SHORT_ESCAPES = {'\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
+
+
+class RawString(str):
+    """A string System.Text.Json writes without escaping: numbers and dates it formats itself
+    (a DateTimeOffset keeps its literal ``+`` in ``+01:00``)."""
 
 
 def _escape_string(value):
@@ -54,6 +62,8 @@ def _scalar(value):
         return str(value)
     if isinstance(value, float):
         return json.dumps(value)
+    if isinstance(value, RawString):
+        return '"' + value + '"'
     if isinstance(value, str):
         return _escape_string(value)
     raise TypeError('cannot write %r as JSON' % (value,))
