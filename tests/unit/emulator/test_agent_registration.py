@@ -189,3 +189,18 @@ def test_plain_values_are_read_with_a_passphrase(env, tmp_path):
     path.write_text(json.dumps({'JWT': 'plain', 'ServerUrl': 'wss://x'}))
     loaded = AgentSettings.load(str(path), 'a long passphrase')
     assert loaded.jwt == 'plain' and loaded.server_url == 'wss://x' and loaded.registered
+
+
+def test_against_the_console_emulator_with_a_preauthorised_link(env):
+    # §2.1 "claimed immediately" against tests/emulator/console
+    harness = pytest.importorskip('ansible_collections.duplicati.fleet.tests.emulator.console.harness')
+    tokens = pytest.importorskip('ansible_collections.duplicati.fleet.tests.emulator.console.tokens')
+    store = tokens.TokenStore()
+    store.add('fleet', 'fleet-token-0123456789', None)
+    with harness.running_console(tokens=store) as (_app, base):
+        link = base + 'remotecontrol/register?token=fleet-token-0123456789'
+        assert main(['run', '--agent-register-only'], dict(env, DUPLICATI__REGISTER_REMOTE_CONTROL=link)) == 0
+    saved = json.load(open(agent_json(env)))
+    assert saved['jwt'] and saved['serverUrl']
+    assert set(saved) <= {'jwt', 'serverUrl', 'certificateUrl', 'settingsEncryptionKey', 'serverCertificates'}
+    assert all(set(c) == {'publicKeyHash', 'publicKey', 'obtained', 'expiry'} for c in saved['serverCertificates'])
