@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright: duplicati.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import stat
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.common.warnings import get_warning_messages
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
+from ansible_collections.duplicati.fleet.plugins.modules import service
+
+
+class Exit(Exception):
+    pass
+
+
+def run(monkeypatch, args, check_mode=False, diff=True):
+    def exit_json(self, **kwargs):
+        raise Exit(dict(kwargs, failed=False, warnings=list(get_warning_messages())))
+
+    def fail_json(self, **kwargs):
+        raise Exit(dict(kwargs, failed=True))
+
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    with patch_module_args(args):
+        with pytest.raises(Exit) as caught:
+            service.main()
+    return caught.value.args[0]
+
+
+class FakeUnit(object):
+    """A systemd unit: records the actions, keeps state."""
+    instances = []
+
+    def __init__(self, module, unit, installed=True, active=True, enabled=True, env_file=None):
+        self.unit = unit
+        self.installed, self.active, self.enabled, self.env_file = installed, active, enabled, env_file
+        self.applied = []
+        FakeUnit.instances.append(self)
+
+    def exists(self):
+        return self.installed
+
+    def environment_file(self):
+        return self.env_file
+
+    def status(self):
+        return {'active': self.active, 'enabled': self.enabled}
+
+    def apply(self, action):
+        self.applied.append(action)
+
+
+@pytest.fixture
+def unit(monkeypatch):
+    state = {}
+    FakeUnit.instances = []
+
+    def factory(module, name):
+        return FakeUnit(module, name, **state)
+    monkeypatch.setattr(sm, 'SystemdService', factory)
+    monkeypatch.setattr(service.platform, 'system', lambda: 'Linux')
+    return state
+
+
+def test_writes_options_and_restarts_once_then_nothing(monkeypatch, tmp_path, unit):
+    path = tmp_path / 'duplicati-agent'
+    path.write_text('# Defaults for duplicati-agent\nDAEMON_OPTS=""\n')
+    path.chmod(0o644)
+    args = {'name': 'agent', 'daemon_opts': ['--webservice-port=8210', '--log-file=/var/log/dup licati.log'],
+            'options_file': str(path), 'state': 'started'}
+    first = run(monkeypatch, args)
+    assert first['changed'] and first['options_changed']
+    assert first['actions'] == ['restart']
+    assert FakeUnit.instances[-1].applied == ['restart']
+    assert path.read_text() == ('# Defaults for duplicati-agent\n'
+                                'DAEMON_OPTS="--webservice-port=8210 \'--log-file=/var/log/dup licati.log\'"\n')
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert first['diff']['before'] != first['diff']['after']
+    second = run(monkeypatch, args)
+    assert not second['changed'] and second['actions'] == []
+    assert FakeUnit.instances[-1].applied == []
+
+
+def test_check_mode_predicts_and_changes_nothing(monkeypatch, tmp_path, unit):
+    unit.update(active=False, enabled=False)
+    path = tmp_path / 'duplicati'
+    path.write_text('DAEMON_OPTS=""\n')
+    before = path.read_bytes()
+    result = run(monkeypatch, {'name': 'server', 'daemon_opts': ['--x=1'], 'options_file': str(path),
+                               'state': 'started', 'enabled': True}, check_mode=True)
+    assert result['changed'] and result['actions'] == ['enable', 'start']
+    assert result['active'] and result['enabled']
+    assert path.read_bytes() == before
+    assert FakeUnit.instances[-1].applied == []
+
+
+def test_no_options_change_no_restart(monkeypatch, tmp_path, unit):
+    path = tmp_path / 'duplicati-agent'
+    path.write_text('DAEMON_OPTS="--a=1"\n')
+    result = run(monkeypatch, {'name': 'agent', 'daemon_opts': ['--a=1'], 'options_file': str(path), 'state': 'started'})
+    assert not result['changed']
+    assert FakeUnit.instances[-1].applied == []
+
+
+def test_restarted_always_restarts(monkeypatch, tmp_path, unit):
+    result = run(monkeypatch, {'name': 'agent', 'state': 'restarted', 'options_file': str(tmp_path / 'x')})
+    assert result['changed'] and result['actions'] == ['restart']
+
+
+def test_options_file_of_the_unit_is_used(monkeypatch, tmp_path, unit):
+    target = tmp_path / 'sysconfig-duplicati-agent'
+    unit.update(env_file=str(target), active=False)
+    result = run(monkeypatch, {'name': 'agent', 'daemon_opts': []})
+    assert result['options_file'] == str(target)
+    assert target.read_text() == 'DAEMON_OPTS=""\n'
+    # a new, stopped service: nothing to restart
+    assert result['actions'] == []
+
+
+def test_secret_options_are_masked_warned_and_private(monkeypatch, tmp_path, unit):
+    path = tmp_path / 'duplicati'
+    result = run(monkeypatch, {'name': 'server', 'daemon_opts': ['--webservice-password=hunter2hunter2'], 'options_file': str(path)})
+    assert 'hunter2hunter2' not in json.dumps(result)
+    assert result['daemon_opts'] == ['--webservice-password=********']
+    assert any('process list' in w for w in result.get('warnings', []))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert 'hunter2hunter2' in path.read_text()
+
+
+def test_uninstalled_service_with_state_fails_clearly(monkeypatch, tmp_path, unit):
+    unit.update(installed=False)
+    result = run(monkeypatch, {'name': 'agent', 'state': 'started', 'daemon_opts': ['--a=1'], 'options_file': str(tmp_path / 'f')})
+    assert result['failed'] and 'not installed' in result['msg']
+    assert not (tmp_path / 'f').exists()
+
+
+def test_uninstalled_service_options_can_be_seeded(monkeypatch, tmp_path, unit):
+    unit.update(installed=False)
+    result = run(monkeypatch, {'name': 'agent', 'daemon_opts': ['--a=1'], 'options_file': str(tmp_path / 'f')})
+    assert result['changed'] and result['actions'] == []
+    assert 'active' not in result
+
+
+def test_bad_option_is_a_clear_error_and_writes_nothing(monkeypatch, tmp_path, unit):
+    path = tmp_path / 'f'
+    result = run(monkeypatch, {'name': 'agent', 'daemon_opts': ['--a=1\n--b'], 'options_file': str(path)})
+    assert result['failed'] and 'line break' in result['msg']
+    assert not os.path.exists(str(path))
