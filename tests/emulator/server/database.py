@@ -212,18 +212,20 @@ class ServerDatabase(object):
         return self._Tx(self)
 
     def _write(self, statements):
-        """Run (sql, params) pairs in one transaction."""
+        """Run (sql, params) pairs in one transaction; returns the row count of the last one."""
         with self.lock:
             cur = self.conn.cursor()
             cur.execute('BEGIN IMMEDIATE')
+            count = 0
             try:
                 for sql, params in statements:
                     cur.execute(sql, params)
+                    count = cur.rowcount
                 cur.execute('COMMIT')
             except Exception:
                 cur.execute('ROLLBACK')
                 raise
-            return cur
+            return count
 
     def close(self):
         with self.lock:
@@ -296,12 +298,12 @@ class ServerDatabase(object):
         now = utcnow()
         cur = self._write([('UPDATE "TokenFamily" SET "Counter" = ?, "LastUpdated" = ? WHERE "Id" = ? AND "UserId" = ? AND "Counter" = ?',
                             (family['Counter'] + 1, to_ticks(now), family['Id'], family['UserId'], family['Counter']))])
-        if cur.rowcount != 1:
+        if cur != 1:
             return None
         return dict(family, Counter=family['Counter'] + 1, LastUpdated=now)
 
     def invalidate_token_family(self, user_id, family_id):
-        return self._write([('DELETE FROM "TokenFamily" WHERE "Id" = ? AND "UserId" = ?', (family_id, user_id))]).rowcount
+        return self._write([('DELETE FROM "TokenFamily" WHERE "Id" = ? AND "UserId" = ?', (family_id, user_id))])
 
     def delete_all_token_families(self):
         self._write([('DELETE FROM "TokenFamily"', ())])
