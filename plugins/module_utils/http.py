@@ -243,8 +243,6 @@ class Transport(object):
             else:
                 data = json.dumps(body).encode('utf-8')
                 send_headers['Content-Type'] = 'application/json; charset=utf-8'
-        elif method in ('POST', 'PUT', 'PATCH'):
-            data = b''
         if self.pre_shared_key:
             send_headers[PRE_SHARED_KEY_HEADER] = self.pre_shared_key
         send_headers.update(headers or {})

@@ -1,0 +1,346 @@
+# -*- coding: utf-8 -*-
+# Copyright: duplicati.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Authentication against a Duplicati server, in ``duplicati-server-util``'s order.
+
+``Authenticator`` gets an access token the first way that works
+(protocol sheet §4.3, §5):
+
+1. an explicit ``access_token``: a JWT (a forever token) is sent as
+   ``Authorization: Bearer``, anything else (a ``--webservice-pre-auth-tokens`` entry) as
+   ``Authorization: PreAuth``;
+2. the refresh token stored for this host in a ServerUtil ``settings.json``:
+   ``POST auth/refresh`` with the ``RefreshToken_<port>`` cookie and the stored nonce;
+   the rotated token and nonce are written back at once (atomically, like ServerUtil);
+3. only without a password: a sign-in token minted from the server database's
+   ``jwt-config`` for user ``server-cli``, sent to ``POST auth/signin``;
+4. the password: ``POST auth/login``.
+
+``RememberMe`` is true only for a persistent login (``persist=True``), as ServerUtil
+sets it for its ``login`` command; only then are new logins saved to ``settings.json``.
+
+Access tokens are renewed before they expire (less than 60 s left, read from the
+unverified ``exp`` claim) and once after a 401. Logout sends the nonce with the refresh
+token, so the server invalidates the whole token family (ServerUtil sends none).
+
+No secret is ever logged, returned or put in an error message.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import time
+
+from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils.http import REFRESH_COOKIE_PREFIX, Failure
+
+SIGNIN_USER_ID = 'server-cli'
+RENEW_MARGIN_SECONDS = 60
+
+TOKEN_KIND_AUTO = 'auto'
+TOKEN_KIND_BEARER = 'bearer'
+TOKEN_KIND_PREAUTH = 'preauth'
+TOKEN_KINDS = (TOKEN_KIND_AUTO, TOKEN_KIND_BEARER, TOKEN_KIND_PREAUTH)
+
+METHOD_ACCESS_TOKEN = 'access_token'
+METHOD_STORED_LOGIN = 'settings_file'
+METHOD_SIGNIN = 'server_database'
+METHOD_PASSWORD = 'password'
+
+# Statuses that mean "this credential was refused": the next method is tried. Anything
+# else (no connection, TLS, a wrong pre-shared key, a refused host name) fails every
+# method alike, so it is reported at once.
+_REFUSED = (400, 401)
+
+
+def _jwt():
+    from ansible_collections.duplicati.fleet.plugins.module_utils import jwt
+    return jwt
+
+
+def _settings():
+    from ansible_collections.duplicati.fleet.plugins.module_utils import serverutil_settings
+    return serverutil_settings
+
+
+def looks_like_jwt(token):
+    """True if ``token`` parses as a JWT (three base64url parts, a JSON header)."""
+    try:
+        _jwt().unverified_claims(token)
+        return True
+    except (DuplicatiError, ValueError, TypeError, KeyError):  # not a JWT: then it is a pre-auth token
+        return False
+
+
+def token_expiry(token):
+    """The ``exp`` claim of a JWT as epoch seconds, or None (no claim, or not a JWT)."""
+    try:
+        claims = _jwt().unverified_claims(token)
+    except (DuplicatiError, ValueError, TypeError, KeyError):  # an opaque token carries no expiry we could read
+        return None
+    exp = claims.get('exp') if isinstance(claims, dict) else None
+    try:
+        return float(exp) if exp is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def refresh_cookie_value(response):
+    """The refresh token from ``Set-Cookie`` (the first cookie whose name starts with ``RefreshToken_``)."""
+    for name, value in response.cookies.items():
+        if name.startswith(REFRESH_COOKIE_PREFIX) and value:
+            return value
+    return None
+
+
+class Authenticator(object):
+    """Holds the credentials for one server and the tokens obtained from them."""
+
+    def __init__(self, transport, password=None, access_token=None, access_token_kind=TOKEN_KIND_AUTO,
+                 settings_file=None, server_data_folder=None, settings_encryption_key=None,
+                 host_url=None, persist=False, probe_data_folder=True, clock=None):
+        if access_token_kind not in TOKEN_KINDS:
+            raise DuplicatiError('Invalid access token kind %r: use one of %s.' % (access_token_kind, ', '.join(TOKEN_KINDS)))
+        self.transport = transport
+        self.host_url = host_url or transport.host_url  # as the user wrote it: settings.json entries are keyed by it
+        self._password = password or None
+        self._explicit_token = access_token or None
+        self._explicit_kind = access_token_kind
+        self.settings_file = settings_file or None
+        self.server_data_folder = server_data_folder or None
+        self._key = settings_encryption_key or None
+        self.persist = bool(persist)
+        self.probe_data_folder = probe_data_folder
+        self.clock = clock or time.time
+        self.method = None
+        self.warnings = []
+        self._scheme = None
+        self._access_token = None
+        self._expires = None
+        self._refresh_token = None
+        self._refresh_nonce = None
+        self._save_rotations = False
+
+    # -- public ----------------------------------------------------------------
+    def authorization_headers(self):
+        """``{'Authorization': …}`` with a token that is valid for at least another minute."""
+        if self._access_token is None:
+            self.authenticate()
+        elif self._expires is not None and self._expires - self.clock() < RENEW_MARGIN_SECONDS:
+            self.renew()
+        return {'Authorization': '%s %s' % (self._scheme, self._access_token)}
+
+    def authenticate(self):
+        """Get an access token the first way that works; returns the method used."""
+        notes = []
+        if self._explicit_token:
+            self._use_explicit_token()
+            return self.method
+        if self.settings_file and self._login_with_stored_token(notes):
+            return self.method
+        if not self._password and self._signin_from_database(notes):
+            return self.method
+        if self._password:
+            self._login_with_password()
+            return self.method
+        raise DuplicatiError(
+            'Failed to log in to %s: no credentials worked%s.' % (self.transport.host_url, (': ' + '; '.join(notes)) if notes else ''),
+            hint='Set the password option, or access_token, or settings_file with a stored login, '
+                 'or server_data_folder pointing at the server\'s Duplicati-server.sqlite.')
+
+    def renew(self):
+        """A fresh access token: rotate the refresh token if there is one, else log in again."""
+        if self.method == METHOD_ACCESS_TOKEN:
+            raise DuplicatiError('Failed to use the access token for %s: it expired.' % self.transport.host_url,
+                                 hint='Issue a new token and set it in the access_token option.')
+        if self._refresh_token:
+            try:
+                self._refresh(self._refresh_token, self._refresh_nonce, self._save_rotations)
+                return self.method
+            except DuplicatiError as err:
+                if err.status not in _REFUSED:
+                    raise
+                self.warnings.append('The refresh token was refused; logging in again.')
+        self._forget_tokens()
+        return self.authenticate()
+
+    def handle_unauthorized(self):
+        """After a 401 on an authorized call: True if new credentials were obtained (repeat once)."""
+        if self.method == METHOD_ACCESS_TOKEN or self.method is None:
+            return False
+        self.renew()
+        return True
+
+    def unauthorized_failure(self):
+        """How to explain a 401 that survived renewal."""
+        if self.method == METHOD_ACCESS_TOKEN:
+            if self._scheme == 'PreAuth':
+                return Failure('the pre-auth token was refused',
+                               'Check the access_token option: it must be one of the server\'s --webservice-pre-auth-tokens.')
+            return Failure('the access token was refused',
+                           'Check the access_token option; a forever token stops working when the server\'s JWT '
+                           'configuration is reset (--webservice-reset-jwt-config).')
+        return Failure('the server refused the renewed access token', 'Check the credentials and the server log.', quote_server=True)
+
+    def logout(self):
+        """End the stored or current login; returns True if a token was sent to the server.
+
+        ``POST auth/refresh/logout`` with the refresh cookie **and** its nonce, so the
+        server invalidates the token family; the settings.json entry keeps no token.
+        """
+        token, nonce, entries = self._refresh_token, self._refresh_nonce, None
+        if self.settings_file:
+            entries = self._load_entries()
+            entry = _settings().find_entry(entries, self.host_url)
+            if token is None and entry is not None and entry.get('RefreshToken'):
+                token, nonce = entry['RefreshToken'], entry.get('RefreshNonce')
+        if not token:
+            return False
+        self.transport.request('POST', 'auth/refresh/logout', body={'Nonce': nonce} if nonce else None,
+                               headers={'Cookie': '%s=%s' % (self.transport.refresh_cookie_name, token)},
+                               action='log out of')
+        self._forget_tokens()
+        if self.settings_file:
+            self._store(None, None, entries)
+        return True
+
+    # -- methods ---------------------------------------------------------------
+    def _use_explicit_token(self):
+        kind = self._explicit_kind
+        if kind == TOKEN_KIND_AUTO:
+            kind = TOKEN_KIND_BEARER if looks_like_jwt(self._explicit_token) else TOKEN_KIND_PREAUTH
+        self._scheme = 'Bearer' if kind == TOKEN_KIND_BEARER else 'PreAuth'
+        self._access_token = self._explicit_token
+        self._expires = token_expiry(self._explicit_token) if kind == TOKEN_KIND_BEARER else None
+        self.method = METHOD_ACCESS_TOKEN
+        if self._expires is not None and self._expires <= self.clock():
+            self._forget_tokens()
+            raise DuplicatiError('Failed to use the access token for %s: it expired at %s.'
+                                 % (self.transport.host_url, time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(self._expires))),
+                                 hint='Issue a new token and set it in the access_token option.')
+
+    def _login_with_stored_token(self, notes):
+        entry = _settings().find_entry(self._load_entries(), self.host_url)
+        if entry is None or not (entry.get('RefreshToken') or '').strip():
+            return False
+        try:
+            self._refresh(entry['RefreshToken'], entry.get('RefreshNonce'), True)
+        except DuplicatiError as err:
+            if err.status not in _REFUSED:
+                raise
+            notes.append('the stored login in %s was refused (HTTP %s)' % (self.settings_file, err.status))
+            self.warnings.append('Failed to use the stored login in %s: the server refused it (HTTP %s).' % (self.settings_file, err.status))
+            return False
+        self.method = METHOD_STORED_LOGIN
+        return True
+
+    def _signin_from_database(self, notes):
+        folder = self.server_data_folder
+        if folder is None and self.probe_data_folder:
+            folder = _probe_data_folder()
+        if folder is None:
+            return False
+        try:
+            config = _read_jwt_config(folder, self._key)
+        except DuplicatiError as err:
+            notes.append('no sign-in token from the server database (%s)' % err)
+            self.warnings.append('Failed to obtain a sign-in token: %s' % err)
+            return False
+        if not config:
+            notes.append('the server database in %s has no jwt-config yet' % folder)
+            return False
+        token = _jwt().signin_token(config, user_id=SIGNIN_USER_ID, now=self.clock())
+        try:
+            response = self.transport.request(
+                'POST', 'auth/signin', body={'SigninToken': token, 'RememberMe': self.persist}, idempotent=True,
+                action='sign in with a token from the server database to',
+                failures={401: Failure('the sign-in token was refused',
+                                       'Sign-in tokens may be disabled (--webservice-disable-signin-tokens), or server_data_folder '
+                                       'holds the database of another server; use the password option.', quote_server=True)})
+        except DuplicatiError as err:
+            if err.status not in _REFUSED:
+                raise
+            notes.append(str(err))
+            self.warnings.append(str(err))
+            return False
+        self._accept(response, save=self.persist)
+        self.method = METHOD_SIGNIN
+        if self.server_data_folder is None:
+            self.server_data_folder = folder
+        return True
+
+    def _login_with_password(self):
+        response = self.transport.request(
+            'POST', 'auth/login', body={'Password': self._password, 'RememberMe': self.persist}, idempotent=True,
+            action='log in to', failures={401: Failure('the password was refused', 'Check the password option.')})
+        self._accept(response, save=self.persist)
+        self.method = METHOD_PASSWORD
+
+    # -- tokens ----------------------------------------------------------------
+    def _refresh(self, token, nonce, save):
+        response = self.transport.request(
+            'POST', 'auth/refresh', body={'Nonce': nonce} if nonce else None,
+            headers={'Cookie': '%s=%s' % (self.transport.refresh_cookie_name, token)},
+            action='refresh the login to',
+            failures={401: Failure('the refresh token was refused (expired, revoked or already used)',
+                                   'Log in again with the password, or store a new login in settings_file.')})
+        self._accept(response, save=save)
+
+    def _accept(self, response, save):
+        data = response.json()
+        if not isinstance(data, dict) or not isinstance(data.get('AccessToken'), str) or not data.get('AccessToken'):
+            raise DuplicatiError('The login answer of %s has no AccessToken.' % self.transport.host_url,
+                                 url=response.url, hint='Check that host_url points at a Duplicati server.')
+        self._scheme = 'Bearer'
+        self._access_token = data['AccessToken']
+        self._expires = token_expiry(self._access_token)
+        refresh = refresh_cookie_value(response)
+        if refresh:
+            self._refresh_token = refresh
+            self._refresh_nonce = data.get('RefreshNonce') or None
+        self._save_rotations = bool(save and self.settings_file)
+        if self._save_rotations and refresh:
+            self._store(self._refresh_token, self._refresh_nonce)
+
+    def _forget_tokens(self):
+        self._access_token = self._expires = self._scheme = None
+        self._refresh_token = self._refresh_nonce = None
+
+    # -- settings.json ---------------------------------------------------------
+    def _load_entries(self):
+        return _settings().load_serverutil_settings(self.settings_file, self._key)
+
+    def _store(self, token, nonce, entries=None):
+        module = _settings()
+        if entries is None:
+            entries = self._load_entries()
+        entry = module.find_entry(entries, self.host_url)
+        folder = self.server_data_folder or (entry or {}).get('ServerDatafolder')
+        updated = module.upsert_entry(entries, self.host_url, token, nonce, folder)
+        warning = module.save_serverutil_settings(self.settings_file, updated, self._key)
+        if warning and warning not in self.warnings:
+            self.warnings.append(warning)
+
+
+def _database_path(folder):
+    from ansible_collections.duplicati.fleet.plugins.module_utils.data_folder import SERVER_DATABASE_FILENAME
+    return os.path.join(folder, SERVER_DATABASE_FILENAME)
+
+
+def _probe_data_folder():
+    """The data folder ServerUtil would probe on this host, if it holds a server database."""
+    try:
+        from ansible_collections.duplicati.fleet.plugins.module_utils.data_folder import host_data_folder
+        folder = host_data_folder()
+    except Exception:  # probing is best effort, as in ServerUtil
+        return None
+    if folder and os.path.isfile(_database_path(folder)):
+        return folder
+    return None
+
+
+def _read_jwt_config(folder, key):
+    """The ``jwt-config`` server setting of ``<folder>/Duplicati-server.sqlite`` (decrypted), or None."""
+    from ansible_collections.duplicati.fleet.plugins.module_utils import server_database
+    return server_database.read_jwt_config(server_database.database_path(folder), key)
