@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+# Copyright: duplicati.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import stat
+import sys
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.common.warnings import get_warning_messages
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner, agent_settings
+from ansible_collections.duplicati.fleet.plugins.modules import agent_registration
+from ansible_collections.duplicati.fleet.tests.emulator.console.harness import running_console
+from ansible_collections.duplicati.fleet.tests.emulator.httpbase import Faults
+
+TOKEN = 'fleet-token-0123456789'
+PASSPHRASE = 'correct horse battery'
+
+
+class Exit(Exception):
+    pass
+
+
+def run(monkeypatch, args, check_mode=False):
+    def exit_json(self, **kwargs):
+        raise Exit(dict(kwargs, failed=False, warnings=list(get_warning_messages())))
+
+    def fail_json(self, **kwargs):
+        raise Exit(dict(kwargs, failed=True))
+
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    with patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=True)):
+        with pytest.raises(Exit) as caught:
+            agent_registration.main()
+    return caught.value.args[0]
+
+
+def make_agent(tmp_path):
+    install = tmp_path / 'install'
+    install.mkdir()
+    (install / 'package_type_id.txt').write_text('linux-x64-agent.deb\n')
+    (install / 'autoupdate.manifest').write_text('{"Version": "2.3.0.4"}')
+    script = install / 'duplicati-agent'
+    script.write_text('#!/bin/sh\nPYTHONPATH=%s DUPLICATI_EMULATOR_INSTALL_DIR=%s DUPLICATI_EMULATOR_RETRY_SECONDS=0 exec %s -m '
+                      'ansible_collections.duplicati.fleet.tests.emulator.agent "$@"\n'
+                      % (os.pathsep.join(p for p in sys.path if p), install, sys.executable))
+    script.chmod(0o755)
+    return str(script)
+
+
+@pytest.fixture
+def console():
+    with running_console() as (app, base):
+        app.tokens.add('fleet', TOKEN)
+        app.url = base + 'remotecontrol/register?token=' + TOKEN
+        yield app
+
+
+@pytest.fixture
+def host(tmp_path):
+    folder = tmp_path / 'data'
+    return {'data_folder': str(folder), 'settings_file': str(folder / 'agent.json'), 'agent_path': make_agent(tmp_path)}
+
+
+def test_native_registers_once(monkeypatch, console, host):
+    args = dict(host, registration_url=console.url, method='native')
+    first = run(monkeypatch, args)
+    assert first['changed'] and first['registered'] and not first['failed']
+    assert first['server_url'].startswith('wss://')
+    assert TOKEN not in json.dumps(first)
+    ledger = console.ledger.registrations()
+    assert len(ledger) == 1
+    assert ledger[0]['machineId'] == first['machine_id']
+    assert ledger[0]['packageTypeId'] == 'linux-x64-agent.deb' and ledger[0]['version'] == '2.3.0.4'
+    assert stat.S_IMODE(os.stat(host['settings_file']).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(host['data_folder']).st_mode) == 0o700
+    for name in ('machineid.txt', 'installation.txt'):
+        assert os.path.isfile(os.path.join(host['data_folder'], name))
+    second = run(monkeypatch, args)
+    assert not second['changed'] and second['registered']
+    assert second['machine_id'] == first['machine_id']
+    assert len(console.ledger.registrations()) == 1
+
+
+def test_force_registers_again(monkeypatch, console, host):
+    args = dict(host, registration_url=console.url, method='native')
+    run(monkeypatch, args)
+    again = run(monkeypatch, dict(args, force=True))
+    assert again['changed']
+    assert len(console.ledger.registrations()) == 2
+
+
+def test_agent_method_registers_once(monkeypatch, console, host):
+    args = dict(host, registration_url=console.url)
+    first = run(monkeypatch, args)
+    assert first['changed'] and first['registered'] and first['method'] == 'agent', first
+    second = run(monkeypatch, args)
+    assert not second['changed']
+    assert len(console.ledger.registrations()) == 1
+    forced = run(monkeypatch, dict(args, force=True))
+    assert forced['changed'] and len(console.ledger.registrations()) == 2
+
+
+def test_native_encrypted_settings_are_readable_by_the_agent(monkeypatch, console, host):
+    result = run(monkeypatch, dict(host, registration_url=console.url, method='native', settings_passphrase=PASSPHRASE))
+    assert result['changed']
+    with open(host['settings_file']) as handle:
+        saved = json.load(handle)
+    assert saved['jwt'].startswith('enc-v1:') and saved['settingsEncryptionKey'].startswith('enc-v1:')
+    # The agent stand-in loads it with the passphrase, sees a registration and does not register again.
+    agent_runner.run_agent_registration(host['agent_path'], console.url, settings_file=host['settings_file'],
+                                        passphrase=PASSPHRASE, data_folder=host['data_folder'], timeout=60)
+    assert len(console.ledger.registrations()) == 1
+
+
+def test_agent_encrypted_settings_are_readable_by_the_module(monkeypatch, console, host):
+    run(monkeypatch, dict(host, registration_url=console.url, settings_passphrase=PASSPHRASE))
+    with open(host['settings_file']) as handle:
+        assert json.load(handle)['jwt'].startswith('enc-v1:')
+    loaded = agent_settings.load_agent_settings(host['settings_file'], PASSPHRASE)
+    assert agent_settings.is_registered(loaded)
+    again = run(monkeypatch, dict(host, registration_url=console.url, method='native', settings_passphrase=PASSPHRASE))
+    assert not again['changed'] and again['registered']
+
+
+@pytest.mark.parametrize('passphrase', ['wrong passphrase!', None])
+def test_wrong_or_missing_passphrase_is_a_clear_error(monkeypatch, console, host, passphrase):
+    run(monkeypatch, dict(host, registration_url=console.url, method='native', settings_passphrase=PASSPHRASE))
+    before = open(host['settings_file']).read()
+    result = run(monkeypatch, dict(host, registration_url=console.url, method='native', settings_passphrase=passphrase))
+    assert result['failed']
+    assert 'key' in result['msg'].lower()
+    assert open(host['settings_file']).read() == before
+    assert len(console.ledger.registrations()) == 1
+
+
+@pytest.mark.parametrize('method', ['native', 'agent'])
+def test_revoked_link_fails_and_writes_nothing(monkeypatch, console, host, method):
+    console.tokens.revoke('fleet')
+    result = run(monkeypatch, dict(host, registration_url=console.url, method=method))
+    assert result['failed']
+    assert 'revoked' in result['msg']
+    assert TOKEN not in result['msg']
+    assert not os.path.exists(host['settings_file'])
+    if method == 'native':
+        assert not os.path.exists(os.path.join(host['data_folder'], 'machineid.txt'))
+    assert console.ledger.registrations() == []
+
+
+def test_native_rides_out_503_and_429_bursts(monkeypatch, host):
+    with running_console(faults=Faults(error_rate=0.6, rate_limit=1.0, seed=7)) as (app, base):
+        app.tokens.add('fleet', TOKEN)
+        url = base + 'remotecontrol/register?token=' + TOKEN
+        result = run(monkeypatch, dict(host, registration_url=url, method='native', retries=30, timeout=120))
+        assert result['changed'] and result['registered'], result
+        assert result['attempts'] > 1
+        assert app.faults.injected_503 + app.faults.injected_429 >= result['attempts'] - 1
+        assert len(app.ledger.registrations()) == 1
+
+
+def test_native_gives_up_within_retries(monkeypatch, host):
+    with running_console(faults=Faults(error_rate=1.0)) as (app, base):
+        app.tokens.add('fleet', TOKEN)
+        url = base + 'remotecontrol/register?token=' + TOKEN
+        result = run(monkeypatch, dict(host, registration_url=url, method='native', retries=2))
+        assert result['failed'] and 'after 3 attempts' in result['msg']
+        assert TOKEN not in result['msg']
+        assert not os.path.exists(host['settings_file'])
+
+
+@pytest.mark.parametrize('method', ['native', 'agent'])
+def test_check_mode_writes_nothing_and_contacts_nobody(monkeypatch, console, host, method):
+    result = run(monkeypatch, dict(host, registration_url=console.url, method=method), check_mode=True)
+    assert result['changed'] and result['registered']
+    assert not os.path.exists(host['data_folder'])
+    assert console.log == []
+
+
+def test_absent_clears_the_registration(monkeypatch, console, host):
+    run(monkeypatch, dict(host, registration_url=console.url, method='native'))
+    checked = run(monkeypatch, dict(host, state='absent'), check_mode=True)
+    assert checked['changed'] and os.path.exists(host['settings_file'])
+    result = run(monkeypatch, dict(host, state='absent'))
+    assert result['changed'] and not result['registered']
+    assert not os.path.exists(host['settings_file'])
+    assert not run(monkeypatch, dict(host, state='absent'))['changed']
+
+
+def test_missing_url_is_a_clear_error(monkeypatch, host):
+    monkeypatch.delenv('DUPLICATI_REGISTRATION_URL', raising=False)
+    result = run(monkeypatch, dict(host, method='native'))
+    assert result['failed'] and 'registration URL' in result['msg']
+
+
+def test_url_from_the_environment(monkeypatch, console, host):
+    monkeypatch.setenv('DUPLICATI_REGISTRATION_URL', console.url)
+    result = run(monkeypatch, dict(host, method='native'))
+    assert result['changed'] and len(console.ledger.registrations()) == 1
