@@ -43,7 +43,7 @@ from email.utils import formatdate
 
 from ..httpbase import EmulatorApp, Response
 from . import backup_config, dotnet_json, options, tokens
-from .database import PASSWORD_PLACEHOLDER, ServerDatabase, utcnow  # noqa: F401
+from .database import ServerDatabase, utcnow
 from .seed import seed_backups
 from .tasks import RESULTS, VERSION, TaskRunner
 

@@ -15,7 +15,7 @@ import io
 import json
 import re
 
-from .database import PASSWORD_PLACEHOLDER, is_password_field, serialize_datetime  # noqa: F401  (re-exported for callers)
+from .database import PASSWORD_PLACEHOLDER, is_password_field
 
 _URLPARAM = re.compile(r'(?P<key>[^=&]+)(=(?P<value>[^&]*))?')
 _URL_MASK = re.compile(r'(\*|%2A){3,}', re.IGNORECASE)
