@@ -60,7 +60,7 @@ def check_passphrase(passphrase):
     """``KeyInstance.CreateKeyIfValid``: None for an empty/blank passphrase, an error if shorter than 8."""
     if passphrase is None or str(passphrase).strip() == '':
         return None
-    if len(passphrase) < MIN_PASSPHRASE_LENGTH:
+    if len(passphrase.encode('utf-16-le', 'surrogatepass')) // 2 < MIN_PASSPHRASE_LENGTH:
         raise DuplicatiError('The agent settings passphrase is not usable: ' + KEY_TOO_SHORT_MESSAGE,
                              hint='Use a passphrase of at least 8 characters, as Duplicati requires.')
     return passphrase

@@ -53,7 +53,7 @@ def check_key(key):
     """``KeyInstance.CreateKeyIfValid``: None for blank, an error if shorter than 8 characters."""
     if key is None or str(key).strip() == '':
         return None
-    if len(key) < MIN_KEY_LENGTH:
+    if len(key.encode('utf-16-le', 'surrogatepass')) // 2 < MIN_KEY_LENGTH:
         raise DuplicatiError('The settings encryption key is not usable: Key must be at least 8 characters long',
                              hint='Use a key of at least 8 characters (SETTINGS_ENCRYPTION_KEY).')
     return key
