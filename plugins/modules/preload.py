@@ -1,0 +1,342 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: duplicati.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: preload
+short_description: Manage Duplicati's preload.json (arguments, environment and database defaults per executable)
+version_added: 0.1.0
+description:
+  - Every Duplicati executable reads C(preload.json) at start and takes arguments (C(args)), environment variables
+    (C(env)) and, for the server, database option defaults (C(db)) from it, per executable name or C(*) for all.
+  - The default file is the C(preload.json) in the install folder of the agent package on this OS, which every
+    Duplicati version reads (C(/usr/lib/duplicati/preload.json) for deb, C(/usr/lib/duplicati-agent/preload.json)
+    for rpm, C(/usr/local/duplicati-agent/preload.json) on macOS).
+  - Executable names and C(--name=value) arguments are validated the way Duplicati reads them, so that nothing is
+    silently ignored.
+  - The file is written atomically; the diff shows before and after with secret values masked.
+  - Works before the package is installed (the folder is created).
+author:
+  - duplicati.fleet contributors
+options:
+  path:
+    description: The preload.json file. Default is the agent package's install folder file (see above).
+    type: path
+  args:
+    description:
+      - Arguments per executable (C(agent), C(server), C(cli), ... or C(*)), each a C(--name=value) string.
+      - With O(state=absent), the names to remove (C(--name) or C(--name=value)); an empty list removes the
+        executable's entry.
+    type: dict
+  env:
+    description:
+      - Environment variables per executable, a dict of name to value. They are set only when the process does not
+        have them already.
+      - With O(state=absent), the variable names to remove (values are ignored); an empty dict removes the
+        executable's entry.
+    type: dict
+  db:
+    description:
+      - Server database option defaults per executable (names without C(--)), applied by the server when they change.
+      - With O(state=absent), the option names to remove.
+    type: dict
+  merge:
+    description:
+      - V(true) updates the given entries and keeps everything else in the file.
+      - V(false) makes the file exactly what is given (O(state=present) only).
+    type: bool
+    default: true
+  state:
+    description:
+      - V(present) writes the given entries.
+      - V(absent) removes the given entries, or the whole file when none are given.
+    type: str
+    choices: [present, absent]
+    default: present
+  owner:
+    description: Owner of the file.
+    type: str
+  group:
+    description: Group of the file.
+    type: str
+  mode:
+    description: Mode of the file. It often holds secrets, so only its owner may read it by default.
+    type: raw
+    default: '0600'
+  backup:
+    description: Keep a timestamped copy of the old file when it changes.
+    type: bool
+    default: false
+notes:
+  - Values of secret entries (passwords, keys, tokens, URLs with credentials or tokens) are masked in the result,
+    the diff and the logged invocation. Set C(no_log) on the task as well when it carries secrets.
+  - Preload arguments are added only when the real command line does not already give that option, and preload
+    environment variables only when the process does not already have them.
+seealso:
+  - module: duplicati.fleet.service
+  - module: duplicati.fleet.agent_registration
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+'''
+
+EXAMPLES = r'''
+- name: Give the agent its registration link and settings passphrase without putting them on a command line
+  duplicati.fleet.preload:
+    env:
+      agent:
+        DUPLICATI__REGISTER_REMOTE_CONTROL: "{{ vault_duplicati_registration_url }}"
+    args:
+      agent:
+        - "--agent-settings-file-passphrase={{ vault_agent_settings_passphrase }}"
+
+- name: Same options for every Duplicati executable on the host
+  duplicati.fleet.preload:
+    args:
+      "*":
+        - --log-level=Information
+
+- name: Make preload.json exactly this (everything else is dropped)
+  duplicati.fleet.preload:
+    merge: false
+    db:
+      server:
+        number-of-retries: "5"
+
+- name: Remove one option and one variable
+  duplicati.fleet.preload:
+    state: absent
+    args:
+      agent: [--agent-settings-file-passphrase]
+    env:
+      agent: {DUPLICATI__REGISTER_REMOTE_CONTROL: ""}
+
+- name: Remove the file
+  duplicati.fleet.preload:
+    state: absent
+'''
+
+RETURN = r'''
+path:
+  description: The preload.json file.
+  returned: always
+  type: str
+  sample: /usr/lib/duplicati/preload.json
+preload:
+  description: The content of the file after this call (predicted in check mode), secret values masked; V(null) when the file is absent.
+  returned: always
+  type: dict
+  sample: {"args": {"agent": ["--agent-settings-file-passphrase=********"]}}
+backup_file:
+  description: The copy of the old file, when O(backup=true) and the file changed.
+  returned: changed and backup requested
+  type: str
+  sample: /usr/lib/duplicati/preload.json.12345.2026-08-22@10:11:12~
+warnings_preload:
+  description: Parts of the existing file that Duplicati ignores (unknown top-level keys).
+  returned: when there are some
+  type: list
+  elements: str
+'''
+
+import copy
+import os
+import platform
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.duplicati.fleet.plugins.module_utils import preload as pl
+from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
+from ansible_collections.duplicati.fleet.plugins.module_utils.agent_runner import agent_install_dir, default_agent_path
+from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import write_atomic
+from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils.service_manager import detect_package_family
+
+
+def default_preload_path():
+    """The install-folder preload.json of the agent package on this host."""
+    os_name = df.normalize_os(platform.system())
+    binary = default_agent_path(os_name)
+    if os.path.exists(binary):
+        return os.path.join(agent_install_dir(binary), df.PRELOAD_FILENAME)
+    if os_name == df.MACOS:
+        return os.path.join(df.install_dir(os_name, 'pkg', 'agent'), df.PRELOAD_FILENAME)
+    return os.path.join(df.install_dir(os_name, detect_package_family(), 'agent'), df.PRELOAD_FILENAME)
+
+
+def _given(params):
+    return dict((s, params[s]) for s in pl.SECTIONS if params[s] is not None)
+
+
+def remove_entries(document, given):
+    """``document`` without the names in ``given``; an empty entry removes the executable's whole entry."""
+    result = copy.deepcopy(document)
+    for section, body in given.items():
+        if not isinstance(body, dict):
+            raise DuplicatiError('%s must be a dict keyed by executable name' % section)
+        target = result.get(section)
+        for exe, entry in body.items():
+            pl.validate_executable_key(exe, section)
+            if not isinstance(target, dict) or exe not in target:
+                continue
+            if not entry:
+                del target[exe]
+                continue
+            if section == 'args':
+                if not isinstance(entry, list):
+                    raise DuplicatiError('args.%s must be a list of option names to remove' % exe)
+                names = set(pl.argument_name(str(a)).lower() for a in entry)
+                target[exe] = [a for a in target[exe] if pl.argument_name(a).lower() not in names]
+            else:
+                names = set(str(n).lower() for n in (entry.keys() if isinstance(entry, dict) else entry))
+                target[exe] = dict((k, v) for k, v in target[exe].items() if k.lower() not in names)
+            if not target[exe]:
+                del target[exe]
+        if isinstance(target, dict) and not target:
+            del result[section]
+    return result
+
+
+def _string_values(given):
+    """Module input (YAML may give numbers or booleans for env/db values) in Duplicati's types."""
+    result = {}
+    for section, body in given.items():
+        if not isinstance(body, dict):
+            raise DuplicatiError('%s must be a dict keyed by executable name, not %s' % (section, type(body).__name__))
+        result[section] = {}
+        for exe, entry in body.items():
+            if section != 'args' and isinstance(entry, dict):
+                converted = {}
+                for name, value in entry.items():
+                    if isinstance(value, bool):
+                        value = 'true' if value else 'false'
+                    elif isinstance(value, (int, float)):
+                        value = str(value)
+                    converted[name] = value
+                entry = converted
+            result[section][exe] = entry
+    return result
+
+
+def secret_values(given):
+    """The values of secret entries (by name, or URLs with credentials or tokens)."""
+    values = set()
+    for section, body in (given or {}).items():
+        if not isinstance(body, dict):
+            continue
+        for exe, entry in body.items():
+            pairs = []
+            if isinstance(entry, list):
+                pairs = [str(a).split('=', 1) for a in entry if '=' in str(a)]
+            elif isinstance(entry, dict):
+                pairs = [(k, v) for k, v in entry.items() if isinstance(v, str)]
+            for name, value in pairs:
+                if value and (pl.is_secret_name(name) or pl.value_has_secret_url(value)):
+                    values.add(value)
+    return values
+
+
+def _mode(value):
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value), 8)
+    except ValueError:
+        raise DuplicatiError('mode %r is not an octal file mode such as 0600' % (value,))
+
+
+def run(module):
+    params = module.params
+    path = params['path'] or default_preload_path()
+    mode = _mode(params['mode'])
+    given = _given(params)
+    result = {'changed': False, 'path': path}
+
+    existing, warnings = None, []
+    if os.path.exists(path):
+        try:
+            existing, warnings = pl.read_preload_file(path)
+        except DuplicatiError:
+            if params['state'] == 'present' and not params['merge']:
+                existing = None  # a broken file is replaced as a whole
+            else:
+                raise
+    if warnings:
+        result['warnings_preload'] = warnings
+
+    if params['state'] == 'absent':
+        new = remove_entries(existing, given) if given and existing is not None else None
+        if given and existing is None:
+            new = None
+    elif params['merge']:
+        new = pl.merge_preload(existing or {}, _string_values(given))
+    else:
+        new = pl.replace_preload(_string_values(given))
+
+    if params['state'] == 'absent' and not given:
+        content_changed = os.path.exists(path)
+    else:
+        content_changed = new != existing
+    result['preload'] = pl.mask_preload(new) if new is not None else None
+    if content_changed:
+        result['changed'] = True
+        result['diff'] = {
+            'before': pl.render_preload(pl.mask_preload(existing)) if existing is not None else '',
+            'after': pl.render_preload(pl.mask_preload(new)) if new is not None else '',
+            'before_header': path, 'after_header': path,
+        }
+        if not module.check_mode:
+            if params['backup'] and os.path.exists(path):
+                result['backup_file'] = module.backup_local(path)
+            if new is None:
+                os.unlink(path)
+            else:
+                folder = os.path.dirname(path)
+                if not os.path.isdir(folder):
+                    os.makedirs(folder, 0o755)
+                write_atomic(path, pl.render_preload(new), mode=mode, owner=params['owner'], group=params['group'])
+    if new is not None and os.path.exists(path):
+        changed = module.set_mode_if_different(path, mode, result['changed'])
+        changed = module.set_owner_if_different(path, params['owner'], changed)
+        result['changed'] = module.set_group_if_different(path, params['group'], changed)
+    elif new is not None and module.check_mode:
+        result['changed'] = True
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path'),
+            args=dict(type='dict', no_log=False),
+            env=dict(type='dict', no_log=False),
+            db=dict(type='dict', no_log=False),
+            merge=dict(type='bool', default=True),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            owner=dict(type='str'),
+            group=dict(type='str'),
+            mode=dict(type='raw', default='0600'),
+            backup=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    # Secret values among the entries are masked everywhere in the module's output.
+    module.no_log_values.update(secret_values(_given(module.params)))
+    try:
+        result = run(module)
+    except DuplicatiError as err:
+        module.fail_json(msg=str(err))
+    except (IOError, OSError) as err:
+        module.fail_json(msg='Failed to update preload.json: %s' % err)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
