@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: duplicati.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The shared frame of the modules that talk to a Duplicati server.
+
+A server module writes::
+
+    def run(server):
+        entry = backups.require_backup(server.client, server.params['backup'])
+        ...
+        return dict(changed=False, backups=[...])
+
+    def main():
+        ServerModule(dict(backup=dict(type='str', required=True))).execute(run)
+
+``ServerModule`` builds the ``AnsibleModule`` from the shared connection options
+(``connection_options.py``) and the module's own, always with check mode. Its
+``client`` (``client.DuplicatiClient``) is created on first use, so a module that fails
+on its own input never contacts the server. ``execute`` turns every ``DuplicatiError``
+into one ``fail_json(msg=...)`` without a traceback, and passes on the client's
+warnings (a stored login that was refused, a token saved unencrypted).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.duplicati.fleet.plugins.module_utils.client import connect
+from ansible_collections.duplicati.fleet.plugins.module_utils.connection_options import connection_params, server_argument_spec
+from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+
+
+class ServerModule(object):
+    """An ``AnsibleModule`` with the server connection options and a lazily connected client.
+
+    :param argument_spec: the module's own options (must not reuse a connection option name).
+    :param persist: ask for a long-lived login saved to ``settings_file`` (``server_login``).
+    Other keyword arguments (``mutually_exclusive``, ``required_if``, ...) go to ``AnsibleModule``.
+    """
+
+    def __init__(self, argument_spec, persist=False, **kwargs):
+        kwargs.setdefault('supports_check_mode', True)
+        self.module = AnsibleModule(argument_spec=server_argument_spec(**argument_spec), **kwargs)
+        self.persist = persist
+        self._client = None
+
+    @property
+    def params(self):
+        return self.module.params
+
+    @property
+    def check_mode(self):
+        return self.module.check_mode
+
+    @property
+    def diff_mode(self):
+        return bool(self.module._diff)
+
+    @property
+    def client(self):
+        """The ``DuplicatiClient`` for the connection options; it logs in on its first call."""
+        if self._client is None:
+            self._client = connect(self.connection_params(), persist=self.persist)
+        return self._client
+
+    def connection_params(self):
+        """The connection options of this module's parameters."""
+        return connection_params(self.params)
+
+    def warn(self, message):
+        self.module.warn(message)
+
+    def fail(self, message, **result):
+        """Fail with ``message`` (and the client's warnings)."""
+        self._flush_warnings()
+        self.module.fail_json(msg=message, **result)
+
+    def execute(self, run):
+        """Run ``run(self)`` and exit with the dict it returns; a ``DuplicatiError`` fails the task.
+
+        ``run`` may raise ``DuplicatiError`` at any point; it must do so before it changes
+        anything it cannot finish, so a failure leaves nothing half-done.
+        """
+        try:
+            result = run(self)
+        except DuplicatiError as err:
+            details = err.to_dict()
+            message = details.pop('msg')
+            self.fail(message, **details)
+        self._flush_warnings()
+        self.module.exit_json(**result)
+
+    def _flush_warnings(self):
+        if self._client is None:
+            return
+        for message in self._client.warnings:
+            self.module.warn(message)
+        # warnings are reported once, even if exit follows a failed exit in tests
+        self._client.auth.warnings[:] = []
+
+
+def diff_result(result, before, after):
+    """Add ``diff`` to ``result`` when before and after differ (the caller checks diff mode)."""
+    if before != after:
+        result['diff'] = dict(before=before, after=after)
+    return result
+
+
+NO_PAUSE_END = '0001-01-01'
+
+
+def pause_end(state):
+    """``EstimatedPauseEnd`` of a status DTO, or None when the server runs or the pause has no end
+    (the server sends .NET's ``DateTime.MinValue`` then)."""
+    value = (state or {}).get('EstimatedPauseEnd')
+    if (state or {}).get('ProgramState') != 'Paused' or not value or str(value).startswith(NO_PAUSE_END):
+        return None
+    return value
