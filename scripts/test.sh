@@ -40,16 +40,18 @@ stage_sanity() {
 stage_units() {
   say "ansible-test units"
   local log=$LOGS/units.log
-  (cd "$COLL" && ansible-test units --python 3.11 --local --color no -- -p no:cacheprovider) > "$log" 2>&1
+  (cd "$COLL" && ansible-test units --python 3.11 --local --color no) > "$log" 2>&1
   local rc=$?
-  local line; line=$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$log" | tail -1)
-  echo "${line:-no pytest summary (see $log)}"
-  local p f e
-  p=$(sed -n 's/.* \([0-9]\+\) passed.*/\1/p' <<<"$line"); f=$(sed -n 's/.* \([0-9]\+\) failed.*/\1/p' <<<"$line")
-  e=$(sed -n 's/.* \([0-9]\+\) errors\?.*/\1/p' <<<"$line")
-  p=${p:-0}; f=$(( ${f:-0} + ${e:-0} ))
+  # ansible-test runs one pytest session per group (modules, module_utils, other tests)
+  local p=0 f=0 line n
+  while read -r line; do
+    echo "$line"
+    n=$(sed -n 's/.* \([0-9]\+\) passed.*/\1/p' <<<"$line"); p=$((p + ${n:-0}))
+    n=$(sed -n 's/.* \([0-9]\+\) failed.*/\1/p' <<<"$line"); f=$((f + ${n:-0}))
+    n=$(sed -n 's/.* \([0-9]\+\) errors\?.*/\1/p' <<<"$line"); f=$((f + ${n:-0}))
+  done < <(grep -E '^=+ .*(passed|failed|error|no tests ran).* in [0-9.]+s' "$log")
   if [ $rc -ne 0 ]; then
-    grep -E '^(FAILED|ERROR) ' "$log" | head -40
+    grep -E '^(FAILED|ERROR) |^FATAL' "$log" | head -40
     [ "$f" -gt 0 ] || f=1
   fi
   count "$p" "$f" units
