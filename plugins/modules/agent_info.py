@@ -1,0 +1,278 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: duplicati.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: agent_info
+short_description: Facts about the Duplicati Agent of a host
+version_added: 0.1.0
+description:
+  - Reports the installed agent (binary, install folder, version, package type from C(package_type_id.txt)), its
+    data folder and settings file, whether it is registered, the console URL, the expiry of the console's
+    certificates and the service state.
+  - Never changes anything.
+author:
+  - duplicati.fleet contributors
+options:
+  agent_path:
+    description: The agent binary. Default is the installed one for this OS.
+    type: path
+  settings_file:
+    description:
+      - The agent's C(agent.json). Default is C(<data_folder>/agent.json) when O(data_folder) is set, else the file
+        the agent service reads as the packages run it.
+    type: path
+  settings_passphrase:
+    description:
+      - The passphrase of an encrypted C(agent.json). Without it an encrypted file still reports C(registered)
+        (the token is present) but its values are not decrypted.
+    type: str
+  data_folder:
+    description: The agent's data folder. Default is the folder of O(settings_file).
+    type: path
+notes:
+  - The token and the settings encryption key are never returned.
+seealso:
+  - module: duplicati.fleet.agent_registration
+  - module: duplicati.fleet.service
+attributes:
+  check_mode:
+    support: full
+    details: The module never changes anything.
+  diff_mode:
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: Read the agent facts
+  duplicati.fleet.agent_info:
+  register: agent
+
+- name: Report hosts whose agent is not registered
+  ansible.builtin.debug:
+    msg: "{{ inventory_hostname }} is not registered"
+  when: not agent.registered
+
+- name: Warn before the console certificates expire
+  ansible.builtin.debug:
+    msg: "Console certificate expires {{ agent.certificate_expiry }}"
+  when: agent.certificate_expiry is not none
+'''
+
+RETURN = r'''
+installed:
+  description: Whether the agent binary exists.
+  returned: always
+  type: bool
+agent_path:
+  description: The agent binary.
+  returned: always
+  type: str
+  sample: /usr/bin/duplicati-agent
+install_dir:
+  description: The install folder (where the binary symlink points); null when not installed.
+  returned: always
+  type: str
+  sample: /usr/lib/duplicati
+version:
+  description: The installed version (from C(autoupdate.manifest), else the package manager); null when unknown.
+  returned: always
+  type: str
+  sample: 2.3.0.4
+package_type:
+  description: The package type id from C(package_type_id.txt) in the install folder; null when absent.
+  returned: always
+  type: str
+  sample: linux-x64-agent.deb
+data_folder:
+  description: The agent's data folder.
+  returned: always
+  type: str
+  sample: /root/.config/Duplicati
+settings_file:
+  description: The agent's settings file.
+  returned: always
+  type: str
+  sample: /root/.config/Duplicati/agent.json
+settings_exists:
+  description: Whether the settings file exists.
+  returned: always
+  type: bool
+settings_encrypted:
+  description: Whether the settings file holds C(enc-v1) encrypted values.
+  returned: always
+  type: bool
+registered:
+  description: Whether C(agent.json) holds a machine token.
+  returned: always
+  type: bool
+server_url:
+  description: The console's websocket URL; null when not registered.
+  returned: always
+  type: str
+  sample: wss://api.duplicati.com/remotecontrol/agent
+machine_id:
+  description: The machine ID (first line of C(machineid.txt)); null when absent.
+  returned: always
+  type: str
+install_id:
+  description: The install ID (first line of C(installation.txt)); null when absent.
+  returned: always
+  type: str
+certificate_expiry:
+  description: The latest expiry of the console certificates in C(agent.json), ISO 8601; null without certificates.
+  returned: always
+  type: str
+  sample: '2027-08-22T10:11:12+00:00'
+service:
+  description: The service state, with keys C(name), C(active) and C(enabled) (null when unknown).
+  returned: always
+  type: dict
+  sample: {"name": "duplicati-agent.service", "active": true, "enabled": true}
+settings_error:
+  description: Why C(agent.json) could not be read (for example a wrong passphrase); absent when it was read.
+  returned: when the settings file could not be read
+  type: str
+'''
+
+import json
+import os
+import platform
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
+from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
+from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
+from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+
+
+def _package_version(module):
+    """The version the package manager knows for duplicati-agent, or None."""
+    for argv in (['dpkg-query', '-W', '-f=${Version}', 'duplicati-agent'], ['rpm', '-q', '--qf', '%{VERSION}', 'duplicati-agent']):
+        tool = module.get_bin_path(argv[0])
+        if not tool:
+            continue
+        rc, out, err = module.run_command([tool] + argv[1:])
+        if rc == 0 and out.strip():
+            return out.strip()
+    return None
+
+
+def _read_raw_settings(path):
+    try:
+        with open(path, 'rb') as handle:
+            doc = json.loads(handle.read().decode('utf-8-sig'))
+    except (IOError, OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _service_state(module, os_name):
+    if os_name == df.LINUX:
+        try:
+            unit = sm.SystemdService(module, sm.SYSTEMD_UNITS['agent'])
+        except DuplicatiError:
+            return {'name': sm.SYSTEMD_UNITS['agent'], 'active': None, 'enabled': None}
+        if not unit.exists():
+            return {'name': unit.unit, 'active': None, 'enabled': None}
+        status = unit.status()
+        return {'name': unit.unit, 'active': status['active'], 'enabled': status['enabled']}
+    if os_name == df.MACOS:
+        label, plist, dummy = sm.LAUNCHD_PACKAGE_AGENTS['agent']
+        try:
+            domain = 'gui/%d' % os.stat('/dev/console').st_uid
+        except OSError:
+            domain = 'gui/%d' % os.getuid()
+        job = sm.LaunchdService(module, label, plist, domain)
+        if not job.exists():
+            return {'name': label, 'active': None, 'enabled': None}
+        status = job.status()
+        return {'name': label, 'active': status['active'], 'enabled': status['enabled']}
+    return {'name': None, 'active': None, 'enabled': None}
+
+
+def gather(module):
+    params = module.params
+    os_name = df.normalize_os(platform.system())
+    agent_path = params['agent_path'] or agent_runner.default_agent_path(os_name)
+    installed = os.path.isfile(agent_path)
+    install_dir = agent_runner.agent_install_dir(agent_path) if installed else None
+    version = agent_runner.read_installed_version(install_dir) if install_dir else None
+    if installed and not version and not params['agent_path']:
+        version = _package_version(module)
+    package_type = (agent_runner.read_package_type_id(install_dir) or None) if install_dir else None
+
+    if params['settings_file']:
+        settings_file = params['settings_file']
+    elif params['data_folder']:
+        settings_file = os.path.join(params['data_folder'], df.AGENT_SETTINGS_FILENAME)
+    else:
+        home = None
+        if os_name == df.MACOS:
+            from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import user_home
+            try:
+                home = user_home(os.stat('/dev/console').st_uid)
+            except OSError:
+                home = df.host_home()
+        settings_file = df.service_agent_settings_path(os_name, home=home)
+    folder = params['data_folder'] or os.path.dirname(settings_file)
+
+    result = {
+        'changed': False, 'installed': installed, 'agent_path': agent_path, 'install_dir': install_dir,
+        'version': version, 'package_type': package_type, 'data_folder': folder, 'settings_file': settings_file,
+        'settings_exists': os.path.isfile(settings_file), 'settings_encrypted': False, 'registered': False,
+        'server_url': None, 'certificate_expiry': None,
+        'machine_id': df.read_machine_id(folder) or None if os.path.isdir(folder) else None,
+        'install_id': df.read_install_id(folder) or None if os.path.isdir(folder) else None,
+    }
+    raw = _read_raw_settings(settings_file) if result['settings_exists'] else None
+    if raw is not None:
+        lowered = dict((str(k).lower(), v) for k, v in raw.items())
+        result['settings_encrypted'] = any(isinstance(lowered.get(k.lower()), str) and lowered[k.lower()].startswith('enc-v1:')
+                                           for k in agent_settings.ENCRYPTED_KEYS)
+    if result['settings_exists']:
+        try:
+            settings = agent_settings.load_agent_settings(settings_file, params['settings_passphrase'])
+        except DuplicatiError as err:
+            result['settings_error'] = str(err)
+            # The token is there even if it cannot be decrypted: the agent would ask for the passphrase, not register.
+            jwt = (dict((str(k).lower(), v) for k, v in (raw or {}).items())).get('jwt')
+            result['registered'] = isinstance(jwt, str) and jwt.strip() != ''
+            settings = None
+        if settings is not None:
+            result['registered'] = agent_settings.is_registered(settings)
+            expiry = agent_settings.certificate_expiry(settings)
+            result['certificate_expiry'] = expiry.isoformat() if expiry is not None else None
+        if raw is not None and result['registered']:
+            url = dict((str(k).lower(), v) for k, v in raw.items()).get('serverurl')
+            result['server_url'] = url if isinstance(url, str) and url else None
+    result['service'] = _service_state(module, os_name)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            agent_path=dict(type='path'),
+            settings_file=dict(type='path'),
+            settings_passphrase=dict(type='str', no_log=True),
+            data_folder=dict(type='path'),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        result = gather(module)
+    except DuplicatiError as err:
+        module.fail_json(msg=str(err))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
