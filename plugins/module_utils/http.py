@@ -114,7 +114,7 @@ def parse_retry_after(value, now):
 
 
 def parse_server_error(body):
-    """``(Error, Code)`` from Duplicati's error JSON ``{Error, Code}``, else ``(None, None)``."""
+    """``(Error, Code)`` from Duplicati's error JSON ``{Error, Code}`` (or ``(Reason, None)``), else ``(None, None)``."""
     try:
         data = json.loads(body.decode('utf-8'))
     except (ValueError, UnicodeDecodeError, AttributeError):
@@ -125,6 +125,10 @@ def parse_server_error(body):
         error = lowered.get('error')
         if isinstance(error, str) and error:
             return error, lowered.get('code')
+        # some endpoints refuse with their own DTO, {Status: "failed"|"error", Reason} (DELETE backup/{id})
+        reason = lowered.get('reason')
+        if lowered.get('status') in ('failed', 'error') and isinstance(reason, str) and reason:
+            return reason, None
     return None, None
 
 
