@@ -65,8 +65,9 @@ def serve(args):
             'url': 'http://%s:%d/' % (host if ':' not in host else '[%s]' % host, port), 'port': port}
     info.update(getattr(app, 'describe', dict)())
     if args.ready_file:
+        # it may carry the generated password: private to the user
         tmp = args.ready_file + '.tmp'
-        with open(tmp, 'w') as handle:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as handle:
             json.dump(info, handle)
         os.replace(tmp, args.ready_file)
 
@@ -91,7 +92,7 @@ def serve(args):
 
 def start(args, argv):
     state = os.path.abspath(args.state_dir)
-    os.makedirs(state, exist_ok=True)
+    os.makedirs(state, mode=0o700, exist_ok=True)
     ready = os.path.join(state, '%s.json' % args.component)
     if os.path.exists(ready):
         os.unlink(ready)

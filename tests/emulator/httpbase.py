@@ -179,7 +179,8 @@ def _handler_class(app):
                 response = Response.json({'Error': 'Internal emulator error: %s' % exc, 'Code': 500}, 500)
             app.record(request, response)
             self.send_response(response.status)
-            self.send_header('Content-Type', response.content_type)
+            if response.content_type:
+                self.send_header('Content-Type', response.content_type)
             self.send_header('Content-Length', str(len(response.body)))
             self.send_header('Server', app.server_header)
             for name, value in response.headers:

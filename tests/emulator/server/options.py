@@ -32,6 +32,11 @@ REAL_OPTIONS = (
     ('webservice-interface', False),
     ('webservice-port', False),
     ('disable-db-encryption', True),
+    # accepted because the Agent forwards them (protocol sheet §1.1); the emulator has no
+    # secret providers, API extensions or data folder permission checks to switch
+    ('disable-default-secret-provider', True),
+    ('webservice-disable-api-extensions', False),
+    ('allow-insecure-datafolder', True),
 )
 
 
