@@ -9,10 +9,10 @@ __metaclass__ = type
 
 import os
 
-from .deb import SPECS, build_deb
+from . import standin
+from .deb import SPECS, build_deb, dpkg_deb
 from .package_index import default_base_url, write_index
 from .release import Release
-from . import standin
 
 
 def build_packages(out_dir, version='2.3.0.4', channel='stable', date=None, base_url=None, source_root=None):
@@ -23,6 +23,7 @@ def build_packages(out_dir, version='2.3.0.4', channel='stable', date=None, base
     BuildError (dpkg-deb missing or failing); nothing is left half-written.
     """
     release = Release(version, channel, date)
+    dpkg_deb()  # fail before any work when the tool is missing
     source_root = source_root or standin.collection_root()
     files, python_depends = standin.standin_files(source_root)
     out_dir = os.path.abspath(out_dir)

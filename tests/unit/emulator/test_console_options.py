@@ -12,7 +12,6 @@ __metaclass__ = type
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 
@@ -20,7 +19,7 @@ import pytest
 
 from ansible_collections.duplicati.fleet.tests.emulator import console
 from ansible_collections.duplicati.fleet.tests.emulator.console.agent_protocol import machine_data, read_register_answer
-from ansible_collections.duplicati.fleet.tests.emulator.console.harness import call, call_json
+from ansible_collections.duplicati.fleet.tests.emulator.console.harness import call, call_json, subprocess_env
 from ansible_collections.duplicati.fleet.tests.emulator.console.tokens import TokenError
 from ansible_collections.duplicati.fleet.tests.emulator.httpbase import Faults, serve_in_thread
 
@@ -84,7 +83,7 @@ def test_control_surface_refuses_bad_tokens():
 
 
 def test_cli_start_and_stop(tmp_path):
-    env = dict(os.environ)
+    env = subprocess_env()
     module = 'ansible_collections.duplicati.fleet.tests.emulator'
     started = subprocess.run([sys.executable, '-m', module, 'start', 'console', '--state-dir', str(tmp_path),
                               '--token', 'cli=cli-token-value-2', '--ledger-file', str(tmp_path / 'ledger.json')],

@@ -24,6 +24,7 @@ import tarfile
 
 import pytest
 
+from ansible_collections.duplicati.fleet.tests.emulator.console.harness import subprocess_env
 from ansible_collections.duplicati.fleet.tests.emulator.packaging import (
     BuildError, ReleaseError, StandinError, build_packages, deb)
 from ansible_collections.duplicati.fleet.tests.emulator.packaging.standin import standin_files
@@ -366,7 +367,7 @@ def test_bad_release_is_refused_and_writes_nothing(tmp_path, kwargs):
 def test_cli_reports_bad_input(tmp_path):
     module = 'ansible_collections.duplicati.fleet.tests.emulator.packaging'
     result = subprocess.run([sys.executable, '-m', module, '--out', str(tmp_path), '--version', 'x'],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     assert result.returncode == 1 and 'four numbers' in result.stderr
     assert os.listdir(str(tmp_path)) == []
 
@@ -374,7 +375,7 @@ def test_cli_reports_bad_input(tmp_path):
 def test_cli_builds(tmp_path):
     module = 'ansible_collections.duplicati.fleet.tests.emulator.packaging'
     result = subprocess.run([sys.executable, '-m', module, '--out', str(tmp_path), '--date', DATE],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     assert result.returncode == 0, result.stderr
     assert sorted(json.loads(result.stdout)) == [AGENT_ID, SERVER_ID]
 
