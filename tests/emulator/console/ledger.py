@@ -22,6 +22,7 @@ import threading
 from collections import Counter
 from datetime import datetime, timezone
 
+
 class LedgerError(Exception):
     """The ledger file cannot be read or written."""
 

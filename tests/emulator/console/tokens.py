@@ -160,4 +160,3 @@ def check_settings(settings):
     for key, value in settings.items():
         if not isinstance(key, str) or not (value is None or isinstance(value, str)):
             raise TokenError('settings must map strings to strings or null')
-

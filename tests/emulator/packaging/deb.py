@@ -172,7 +172,7 @@ def build_deb(out_dir, spec, release, sources, python_depends, arch='x64'):
         ident = build_tree(root, spec, release, sources, python_depends, arch)
         partial = os.path.join(work, filename)
         result = subprocess.run([tool, '-Zgzip', '--build', '--root-owner-group', root, partial],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
         if result.returncode != 0:
             raise BuildError('dpkg-deb failed for %s: %s' % (spec.package, (result.stderr or result.stdout).strip()))
         os.chmod(partial, 0o644)

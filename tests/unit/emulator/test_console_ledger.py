@@ -94,4 +94,3 @@ def test_unreadable_ledger_file_is_refused(tmp_path):
     with pytest.raises(LedgerError):
         Ledger(str(path))
     assert path.read_text() == '{"something": "else"}'
-

@@ -272,7 +272,7 @@ def _run_script(built, tmp_path, ident, script, systemctl_exit, argument):
     path.chmod(0o755)
     folder, log = _fake_bin(tmp_path, systemctl_exit)
     result = subprocess.run([str(path), argument], env={'PATH': folder}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, universal_newlines=True)
+                            stderr=subprocess.STDOUT, universal_newlines=True, check=False)
     calls = log.read_text().splitlines() if log.exists() else []
     return result, calls
 
@@ -332,7 +332,7 @@ def test_packaged_agent_registers_as_the_package(built, tmp_path):
         # through the /usr/bin symlink, as the unit starts it
         result = subprocess.run([sys.executable, str(root / 'usr/bin/duplicati-agent'), 'register', link],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                universal_newlines=True, timeout=120)
+                                universal_newlines=True, timeout=120, check=False)
         _s, ledger = call_json(base + '_emulator/ledger')
     assert result.returncode == 0, result.stdout
     assert ledger['count'] == 1
@@ -347,7 +347,7 @@ def test_packaged_server_launcher_starts_its_program(built, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     env['DUPLICATI_HOME'] = str(tmp_path / 'data')
     result = subprocess.run([sys.executable, str(root / 'usr/bin/duplicati-server'), '--help'], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout
     assert 'duplicati-server' in result.stdout and '--webservice-port' in result.stdout
 
@@ -367,7 +367,7 @@ def test_bad_release_is_refused_and_writes_nothing(tmp_path, kwargs):
 def test_cli_reports_bad_input(tmp_path):
     module = 'ansible_collections.duplicati.fleet.tests.emulator.packaging'
     result = subprocess.run([sys.executable, '-m', module, '--out', str(tmp_path), '--version', 'x'],
-                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     assert result.returncode == 1 and 'four numbers' in result.stderr
     assert os.listdir(str(tmp_path)) == []
 
@@ -375,7 +375,7 @@ def test_cli_reports_bad_input(tmp_path):
 def test_cli_builds(tmp_path):
     module = 'ansible_collections.duplicati.fleet.tests.emulator.packaging'
     result = subprocess.run([sys.executable, '-m', module, '--out', str(tmp_path), '--date', DATE],
-                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     assert result.returncode == 0, result.stderr
     assert sorted(json.loads(result.stdout)) == [AGENT_ID, SERVER_ID]
 
