@@ -43,7 +43,10 @@ class Ledger(object):
         self._closed = False
         self._flush_interval = flush_interval
         self._writer = None
+        self.last_error = None
         if self.path:
+            if not os.path.isdir(os.path.dirname(self.path)):
+                raise LedgerError('the folder of the ledger file %s does not exist' % self.path)
             self._load()
             self._writer = threading.Thread(target=self._write_loop, name='console-ledger', daemon=True)
             self._writer.start()
@@ -150,7 +153,11 @@ class Ledger(object):
             self._dirty.wait()
             if self._closed:
                 break
-            self.flush()
+            try:
+                self.flush()
+            except OSError as exc:
+                # keep serving; close() writes again and raises if it still fails
+                self.last_error = 'cannot write the ledger file %s: %s' % (self.path, exc)
             # let a burst of registrations pile up before the next write
             threading.Event().wait(self._flush_interval)
 

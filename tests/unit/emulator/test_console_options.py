@@ -20,6 +20,7 @@ import pytest
 from ansible_collections.duplicati.fleet.tests.emulator import console
 from ansible_collections.duplicati.fleet.tests.emulator.console.agent_protocol import machine_data, read_register_answer
 from ansible_collections.duplicati.fleet.tests.emulator.console.harness import call, call_json, subprocess_env
+from ansible_collections.duplicati.fleet.tests.emulator.console.ledger import LedgerError
 from ansible_collections.duplicati.fleet.tests.emulator.console.tokens import TokenError
 from ansible_collections.duplicati.fleet.tests.emulator.httpbase import Faults, serve_in_thread
 
@@ -101,3 +102,30 @@ def test_cli_start_and_stop(tmp_path):
     assert stopped.returncode == 0
     with open(str(tmp_path / 'ledger.json')) as handle:
         assert [e['machineId'] for e in json.load(handle)['registrations']] == ['cli-machine']
+
+
+def test_claim_settings_file_is_sent_with_claims(tmp_path):
+    settings = tmp_path / 'settings.json'
+    settings.write_text(json.dumps({'reportingurl': 'https://reports.example/r'}))
+    app = console.create_app(_parse(['--claim-settings', str(settings)]), Faults())
+    httpd, base = serve_in_thread(app)
+    try:
+        url = base + 'remotecontrol/register'
+        body = machine_data(url, 'settings-machine')
+        _status, _h, raw = call(url, body)
+        status_link = read_register_answer(200, raw)[1]['statusLink']
+        assert call_json(base + '_emulator/registrations/%s/claim' % status_link.rsplit('/', 1)[1], {})[0] == 200
+        status, _h, raw = call(status_link, body)
+        assert json.loads(raw)['settings'] == {'reportingurl': 'https://reports.example/r'}
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_bad_claim_settings_or_ledger_folder_are_refused(tmp_path):
+    settings = tmp_path / 'settings.json'
+    settings.write_text(json.dumps({'reportingurl': 5}))
+    with pytest.raises(TokenError):
+        console.create_app(_parse(['--claim-settings', str(settings)]), Faults())
+    with pytest.raises(LedgerError):
+        console.create_app(_parse(['--ledger-file', str(tmp_path / 'missing' / 'ledger.json')]), Faults())
