@@ -498,14 +498,13 @@ class _FailingWriter(object):
 @pytest.mark.parametrize('direction', ['encrypt', 'decrypt'])
 def test_write_errors_propagate(direction):
     plain = os.urandom(6 * MIB)
-    if direction == 'encrypt':
-        call = lambda dst: aescrypt.encrypt(io.BytesIO(plain), dst, 'pw')  # noqa: E731
-    else:
-        blob = aescrypt.encrypt_bytes(plain, 'pw')
-        call = lambda dst: aescrypt.decrypt(io.BytesIO(blob), dst, 'pw')  # noqa: E731
+    blob = aescrypt.encrypt_bytes(plain, 'pw')
     dst = _FailingWriter(2 * MIB)
     with pytest.raises(OSError, match='No space left'):
-        call(dst)
+        if direction == 'encrypt':
+            aescrypt.encrypt(io.BytesIO(plain), dst, 'pw')
+        else:
+            aescrypt.decrypt(io.BytesIO(blob), dst, 'pw')
     assert dst.written <= 2 * MIB
 
 

@@ -53,7 +53,8 @@ def test_invalid(text):
         parse_timespan(text)
     message = str(err.value)
     assert repr(text) in message
-    for unit in ('s (seconds)', 'm (minutes)', 'h (hours)', 'D (days)', 'W (weeks)', 'M (30-day months)', 'Y (365-day years)'):
+    units = ('s (seconds)', 'm (minutes)', 'h (hours)', 'D (days)', 'W (weeks)', 'M (30-day months)', 'Y (365-day years)')
+    for unit in units:
         assert unit in message
     assert isinstance(err.value, ValueError) and isinstance(err.value, DuplicatiError)
 
@@ -77,7 +78,8 @@ def test_parse_rejects_other_types(value):
 @pytest.mark.parametrize('seconds, text', [
     (0, '0s'), (1, '1s'), (59, '59s'), (60, '1m'), (90, '1m30s'), (H, '1h'), (90 * M, '1h30m'),
     (D, '1D'), (D - 1, '23h59m59s'), (D + 1, '1D1s'), (7 * D, '1W'), (14 * D, '2W'), (30 * D, '1M'),
-    (365 * D, '1Y'), (400 * D, '400D'), (35 * D, '5W'), (8 * D, '8D'), (60 * D, '2M'), (396 * D, '396D'), (730 * D, '2Y'), (3650 * D, '10Y'), (3650 * D + 1, '10Y1s'),
+    (365 * D, '1Y'), (400 * D, '400D'), (35 * D, '5W'), (8 * D, '8D'), (60 * D, '2M'), (396 * D, '396D'),
+    (730 * D, '2Y'), (3650 * D, '10Y'), (3650 * D + 1, '10Y1s'),
     (-90 * M, '-1h-30m'), (-1, '-1s'),
 ])
 def test_format(seconds, text):
