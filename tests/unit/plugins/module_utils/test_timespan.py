@@ -100,9 +100,15 @@ def test_format_round_trips(seconds):
     assert len(text) <= len(str(abs(seconds))) + 12
 
 
-@given(st.lists(st.tuples(st.integers(min_value=-10000, max_value=10000), st.sampled_from('smhDWMY'),
+@given(st.lists(st.tuples(st.integers(min_value=-4000, max_value=4000), st.sampled_from('smhDWMY'),
                           st.sampled_from(['', ' ', '  '])), min_size=1, max_size=6))
 def test_parts_add_up(parts):
     text = ''.join('%s%d%s%s' % (pad, count, pad, unit) for count, unit, pad in parts)
     factor = {'s': 1, 'm': M, 'h': H, 'D': D, 'W': 7 * D, 'M': 30 * D, 'Y': 365 * D}
     assert parse_timespan(text) == sum(count * factor[unit] for count, unit, dummy in parts)
+
+
+def test_sum_beyond_the_timespan_range_is_an_error():
+    with pytest.raises(TimespanError, match='out of range'):
+        parse_timespan('10000Y10000Y10000Y')
+    assert parse_timespan('10000Y10000Y') == 20000 * 365 * D
