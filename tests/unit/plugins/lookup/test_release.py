@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import functools
 import hashlib
 import http.server
 import json
@@ -39,12 +40,15 @@ def mirror(tmp_path):
     return tmp_path
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture
 def http_mirror(mirror):
     """The mirror folder served over HTTP."""
-    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(mirror), **kw)  # noqa: E731
-    http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(_QuietHandler, directory=str(mirror)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield 'http://127.0.0.1:%d' % httpd.server_address[1]
