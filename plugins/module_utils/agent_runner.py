@@ -241,9 +241,11 @@ def _text(data):
 
 
 def agent_message(output):
-    """The ``Message:`` line the agent prints for a user error (exit code 2), else the last lines of output."""
+    """The ``Message:`` line the agent prints for a user error (exit code 2), else its ``Exception:`` line,
+    else the last lines of output."""
     lines = [line.strip() for line in (output or '').splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith('Message:'):
-            return line[len('Message:'):].strip()
+    for prefix in ('Message:', 'Exception:'):
+        for line in lines:
+            if line.startswith(prefix):
+                return line[len(prefix):].strip()
     return ' / '.join(lines[-5:]) if lines else 'no output'
