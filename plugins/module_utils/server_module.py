@@ -82,12 +82,15 @@ class ServerModule(object):
         ``run`` may raise ``DuplicatiError`` at any point; it must do so before it changes
         anything it cannot finish, so a failure leaves nothing half-done.
         """
+        failure = None
         try:
             result = run(self)
         except DuplicatiError as err:
-            details = err.to_dict()
-            message = details.pop('msg')
-            self.fail(message, **details)
+            failure = err.to_dict()
+        if failure is not None:
+            # Outside the except block: the user gets the message, not a traceback.
+            message = failure.pop('msg')
+            self.fail(message, **failure)
         self._flush_warnings()
         self.module.exit_json(**result)
 

@@ -150,12 +150,15 @@ def run(server):
     result['task_id'] = answer.get('ID') if isinstance(answer, dict) else None
     if not params['wait']:
         return result
+    failure = None
     try:
         wait_for_run(server.client, result['backup_id'], params['wait_timeout'], params['poll_interval'])
         result['result'] = backups.latest_result(server.client, result['backup_id']) or 'Unknown'
     except DuplicatiError as err:
+        failure = str(err)
+    if failure is not None:
         # The run is queued: report it with the failure, so the caller knows what happened.
-        server.fail('The run of backup %s was queued (task %s), but waiting for it failed: %s' % (result['backup_id'], result['task_id'], err),
+        server.fail('The run of backup %s was queued (task %s), but waiting for it failed: %s' % (result['backup_id'], result['task_id'], failure),
                     **result)
     if result['result'] in FAILED_RESULTS:
         server.fail('The backup %s (%s) finished with %s.' % (result['backup_name'], result['backup_id'], result['result']), **result)
