@@ -194,7 +194,7 @@ def converge_systemd(module, params):
     wants_service = params['state'] is not None or params['enabled'] is not None
     if not installed and wants_service:
         raise DuplicatiError('The %s service is not installed on this host' % unit.unit,
-                             hint='Install the Duplicati package first (duplicati.fleet.install).')
+                             hint='Install the Duplicati package first.')
     path = params['options_file'] or (unit.environment_file() if installed else None)
     if not path:
         path = sm.options_file_path(name, sm.detect_package_family())
