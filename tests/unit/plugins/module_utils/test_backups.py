@@ -80,20 +80,27 @@ def test_run_unknown_backup(seeded):
     assert 'there is no backup with ID 42' in str(err.value)
 
 
-def test_delete_with_flags_and_refusal_while_running(seeded):
-    h, c = seeded
-    backups.run_backup(c, '2')
-    with pytest.raises(DuplicatiError) as err:
-        backups.delete_backup(c, '2')
-    assert 'the backup is running; set force' in str(err.value)
-    _wait_idle(c, '2')
-    answer = backups.delete_backup(c, '2', delete_remote_files=False, delete_local_db=True)
-    assert answer['Status'] == 'OK'
-    deadline = time.time() + 10
-    while backups.find_backup(c, '2') is not None and time.time() < deadline:
-        time.sleep(0.1)
-    assert backups.find_backup(c, '2') is None
-    assert [e for e in h.app.log if e[1] == 'DELETE'][-1][2] == '/api/v1/backup/2'
+def test_delete_with_flags_and_refusal_while_running():
+    with server('--seed-backups', '3', '--run-duration', '3') as h:
+        c = client(h, password=PASSWORD)
+        backups.run_backup(c, '2')
+        deadline = time.time() + 10
+        while (server_state.get_state(c).get('ActiveTask') or {}).get('Item2') != '2' and time.time() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(DuplicatiError) as err:
+            backups.delete_backup(c, '2')
+        assert 'Failed to delete the backup 2 on %s: the backup is running; set force to stop it first (HTTP 500)' % h.url in str(err.value)
+        assert 'Server error (500): backup-in-progress' in str(err.value)
+        assert calls(h, 'DELETE', '/api/v1/backup/2') == 1  # a refused DELETE is not repeated
+        _wait_idle(c, '2')
+        answer = backups.delete_backup(c, '2', delete_remote_files=False, delete_local_db=True)
+        assert answer['Status'] == 'OK'
+        deadline = time.time() + 10
+        while backups.find_backup(c, '2') is not None and time.time() < deadline:
+            time.sleep(0.1)
+        assert backups.find_backup(c, '2') is None
+        with pytest.raises(DuplicatiError, match='there is no backup with ID 2'):
+            backups.delete_backup(c, '2')
 
 
 def test_export_plain_strips_passwords_and_import_it_back(seeded):
