@@ -23,7 +23,7 @@ import time
 from . import cmdline, preload
 from .datafolder import (allow_insecure_datafolder, default_storage_folder, install_dir, machine_id, install_id,
                          open_data_folder, portable_mode, resolve_data_folder)
-from .errors import CommandLineError, RegistrationError, UserInformationError
+from .errors import CommandLineError, UserInformationError
 
 ROOT = 'duplicati-agent'
 VERSION = '2.3.0.109'

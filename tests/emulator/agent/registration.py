@@ -14,7 +14,6 @@ Registration is attempted 10 times, 30 s apart; env ``DUPLICATI_EMULATOR_RETRY_S
 
 import datetime
 import json
-import os
 import time
 import uuid
 from urllib.parse import unquote_plus, urlsplit
