@@ -94,8 +94,11 @@ def _check_value(value):
 def encrypt_field(value, key):
     """Encrypt ``value`` (text) with the settings encryption ``key`` into an ``enc-v1:`` string.
 
-    None stays None. With a blacklisted key the value is returned unencrypted. Every call
-    gives a different string (fresh random IVs and session key).
+    None stays None; an empty string is encrypted, as the server does for every non-null
+    sensitive field. With a blacklisted key the value is returned unencrypted (what the
+    Agent and ServerUtil do; the library call itself would refuse). A value that is
+    already encrypted is encrypted again, as Duplicati would. Every call gives a different
+    string (fresh random IVs and session key).
     """
     _check_value(value)
     instance = _key(key)
