@@ -18,7 +18,7 @@ description:
   - With O(state=absent), deletes the backup with that name (or O(id)), like C(duplicati-server-util delete).
   - Names are matched case-insensitively, as the server does when it checks for duplicate names.
 author:
-  - duplicati.fleet contributors
+  - duplicati.fleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - duplicati.fleet.server
 attributes:
@@ -240,7 +240,8 @@ def absent(server):
     if params['id'] is not None:
         entry = next((b for b in backups.list_backups(server.client) if backups.backup_id(b) == str(params['id'])), None)
         if entry is not None and params['name'] is not None and (backups.backup_name(entry) or '').lower() != params['name'].lower():
-            raise DuplicatiError('The backup with ID %s is called %r, not %r; nothing was deleted.' % (params['id'], backups.backup_name(entry), params['name']),
+            raise DuplicatiError('The backup with ID %s is called %r, not %r; nothing was deleted.'
+                                 % (params['id'], backups.backup_name(entry), params['name']),
                                  hint='Give only the id, or the name that matches it.')
     else:
         entry = _by_name(server.client, params['name'])

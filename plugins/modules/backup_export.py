@@ -16,9 +16,9 @@ description:
   - With O(passphrase), the file is an AES Crypt file (what the server sends, C(.json.aes) in Duplicati's naming);
     without it, plain JSON.
   - Idempotent on content. When O(dest) already holds the same configuration (decrypted with O(passphrase) and compared),
-    the file is left untouched and RV(changed) is V(false). Otherwise the file is replaced atomically.
+    the file is left untouched and C(changed) is V(false). Otherwise the file is replaced atomically.
 author:
-  - duplicati.fleet contributors
+  - duplicati.fleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - duplicati.fleet.server
 attributes:

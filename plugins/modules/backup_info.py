@@ -17,7 +17,7 @@ description:
   - With O(detailed=true), adds the run statistics that C(duplicati-server-util list-backups --detailed) shows.
   - Never changes anything on the server.
 author:
-  - duplicati.fleet contributors
+  - duplicati.fleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - duplicati.fleet.server
 attributes:

@@ -16,13 +16,13 @@ description:
   - With O(wait=true), waits until the run has finished and returns its result from the backup log;
     the module then fails when the result is C(Error) or C(Fatal).
 author:
-  - duplicati.fleet contributors
+  - duplicati.fleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - duplicati.fleet.server
 attributes:
   check_mode:
     support: full
-    description: In check mode the backup is looked up but no run is queued; RV(changed) is V(true).
+    description: In check mode the backup is looked up but no run is queued; C(changed) is V(true).
   diff_mode:
     support: none
     description: A run changes no configuration, so there is no diff.
@@ -55,7 +55,7 @@ options:
     type: int
     default: 5
 notes:
-  - Every run that is queued reports RV(changed=true); a backup run is never idempotent.
+  - Every run that is queued reports C(changed=true); a backup run is never idempotent.
 seealso:
   - module: duplicati.fleet.backup_info
   - module: duplicati.fleet.server_info
@@ -106,7 +106,7 @@ backup_name:
   sample: Documents
 result:
   description:
-    - The result of the run from the backup log (C(ParsedResult)) when O(wait=true):
+    - The result of the run from the backup log (C(ParsedResult)) when O(wait=true), one of
       C(Success), C(Warning), C(Error) or C(Fatal) (C(Unknown) when the log could not be read).
     - V(null) when the module did not wait, and in check mode.
   returned: always

@@ -16,15 +16,15 @@ description:
     Other tools (and the O(access_token) option of this collection's modules) can use it without a password.
   - The server issues one forever token per start, and only when it was started with
     C(--webservice-enable-forever-token). Otherwise the module fails and says so.
-  - Each call issues a new token, so RV(changed) is always V(true).
+  - Each call issues a new token, so C(changed) is always V(true).
 author:
-  - duplicati.fleet contributors
+  - duplicati.fleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - duplicati.fleet.server
 attributes:
   check_mode:
     support: full
-    description: Nothing is issued and RV(token) is not returned; RV(changed) is V(true).
+    description: Nothing is issued and RV(token) is not returned; C(changed) is V(true).
   diff_mode:
     support: none
     description: The token is a secret and is never shown.

@@ -16,7 +16,7 @@ description:
     active task and queue (C(duplicati-server-util status)), its version and its number of backups.
   - Never changes anything.
 author:
-  - duplicati.fleet contributors
+  - duplicati.fleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - duplicati.fleet.server
 attributes:

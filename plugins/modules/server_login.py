@@ -22,7 +22,7 @@ description:
   - Idempotent. With O(state=present), a stored login that still works is kept (it is renewed, as every use renews it).
     With O(state=absent), nothing happens when no login is stored.
 author:
-  - duplicati.fleet contributors
+  - duplicati.fleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - duplicati.fleet.server
 attributes:

@@ -18,7 +18,7 @@ description:
   - The module authenticates with the connection options (for example the current O(password), a stored login
     or the server database) to change the password.
 author:
-  - duplicati.fleet contributors
+  - duplicati.fleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - duplicati.fleet.server
 attributes:
@@ -91,7 +91,8 @@ def run(server):
         server_settings.change_password(server.client, new_password)
         if not password_works(server.connection_params(), new_password):
             raise DuplicatiError('The server at %s accepted the new password but refuses logins with it.' % server.client.host_url,
-                                 hint='Check the server log; the server may have been started with --webservice-password, which sets the password on every start.')
+                                 hint='Check the server log; the server may have been started with --webservice-password, '
+                                      'which sets the password on every start.')
     return dict(changed=True)
 
 

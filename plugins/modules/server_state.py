@@ -17,7 +17,7 @@ description:
   - Idempotent against the server's program state. A server that is already paused is left alone
     (its pause end is not moved), a running server is not resumed again.
 author:
-  - duplicati.fleet contributors
+  - duplicati.fleet contributors (!UNKNOWN)
 extends_documentation_fragment:
   - duplicati.fleet.server
 attributes:
