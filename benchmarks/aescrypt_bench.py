@@ -26,7 +26,6 @@ import argparse
 import hashlib
 import hmac
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -140,7 +139,7 @@ def _measure_rss(size_mib, tmp):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--size-mib', type=int, default=256)
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--skip-rss', action='store_true')
