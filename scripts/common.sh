@@ -6,7 +6,7 @@ VENV=${DUPLICATI_FLEET_VENV:-$REPO/.venv}
 # ansible-test and ansible need the collection at .../ansible_collections/duplicati/fleet
 COLLECTIONS=$WORK/collections
 COLL=$COLLECTIONS/ansible_collections/duplicati/fleet
-PYTHON=$VENV/bin/python
+export PYTHON=$VENV/bin/python
 export PATH="$VENV/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS
 export PYTHONPATH=$COLLECTIONS${PYTHONPATH:+:$PYTHONPATH}
@@ -15,8 +15,9 @@ export PYTHONPATH=$COLLECTIONS${PYTHONPATH:+:$PYTHONPATH}
 sync_collection() {
   rm -rf "$COLL"
   mkdir -p "$COLL"
+  # (files deleted but not yet committed are listed by git and skipped here)
   (cd "$REPO" && git ls-files -z --cached --others --exclude-standard \
-     | xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh \
+     | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
      | tar --null -T - -cf -) | tar -C "$COLL" -xf -
   # A repository of its own, so that ansible-test lists these files and not the ones of
   # an enclosing checkout (which ignores .work/).

@@ -101,7 +101,7 @@ stage_molecule() {
   bash "$REPO/scripts/molecule.sh" > "$LOGS/molecule.log" 2>&1
   local rc=$?
   grep -E '^(INFO|CRITICAL|ERROR).*(scenario|Scenario)|failed=|RECAP' "$LOGS/molecule.log" | tail -20
-  [ $rc -eq 0 ] && count "${#scenarios[@]}" 0 molecule || count 0 1 molecule
+  if [ $rc -eq 0 ]; then count "${#scenarios[@]}" 0 molecule; else count 0 1 molecule; fi
 }
 
 for s in "${stages[@]}"; do "stage_$s"; done

@@ -281,7 +281,7 @@ def _write_text(path, text, mode=0o644):
 
 def open_data_folder(process_args, environ, installdir=None):
     """``GetDataFolder(ReadWritePermissionSet)``: resolve, create/verify, write the identity files."""
-    folder, _ = resolve_data_folder(process_args, environ, installdir)
+    folder, dummy = resolve_data_folder(process_args, environ, installdir)
     prepare_secure_data_folder(folder, True, allow_insecure_datafolder(process_args, environ, installdir))
     install_path = os.path.join(folder, INSTALL_FILE)
     if not os.path.isfile(install_path):

@@ -184,7 +184,7 @@ class Registration(object):
             self.sleep(delay)
 
     def _register_once(self):
-        _, raw = self._post(self.url)
+        dummy, raw = self._post(self.url)
         text = raw.decode('utf-8-sig', 'replace')
         if not text.strip():
             raise RegistrationError('Failed to read client registration data')
@@ -215,7 +215,7 @@ class Registration(object):
             raise
 
     def _check_claimed(self, status_link):
-        _, raw = self._post(status_link)
+        dummy, raw = self._post(status_link)
         try:
             doc = json.loads(raw.decode('utf-8-sig', 'replace'))
         except ValueError as exc:

@@ -71,7 +71,7 @@ def server_arguments(args, environ, process_args=None):
     """Preload ``server`` + env options applied to ``args``; returns ``(parsed namespace, preload db map)``."""
     process_args = list(args if process_args is None else process_args)
     installdir = install_dir(environ)
-    folder, _ = resolve_data_folder(process_args, environ, installdir)
+    folder, dummy = resolve_data_folder(process_args, environ, installdir)
     args, db = preload.configure(list(args), 'server', folder, installdir, environ,
                                  portable_mode(process_args, environ), allow_insecure_datafolder(process_args, environ, installdir))
     parser = server_parser()

@@ -721,7 +721,7 @@ class ServerApp(EmulatorApp):
                     days = schedule.get('AllowedDays')
                     if days:
                         parts = [p for p in (schedule.get('Rule') or '').split(';') if p and not p.lower().startswith('allowedweekdays=')]
-                        full = [d for d in backup_config.short_day_names(days)]
+                        full = list(backup_config.short_day_names(days))
                         names_full = {'sun': 'Sunday', 'mon': 'Monday', 'tue': 'Tuesday', 'wed': 'Wednesday', 'thu': 'Thursday',
                                       'fri': 'Friday', 'sat': 'Saturday'}
                         parts.append('AllowedWeekDays=' + ','.join(dict.fromkeys(names_full[d] for d in full)))

@@ -396,8 +396,8 @@ class ServerDatabase(object):
         """Connection.AddOrUpdateBackup for a new backup; returns the new ID as a string."""
         db_path = backup.get('DBPath')
         if not db_path:
-            for _ in range(100):
-                guess = ''.join(secrets.choice('ABCDEFGHIJKLMNOPQRSTUVWXYZ') for _ in range(10)) + '.sqlite'
+            for dummy in range(100):
+                guess = ''.join(secrets.choice('ABCDEFGHIJKLMNOPQRSTUVWXYZ') for dummy in range(10)) + '.sqlite'
                 if not os.path.exists(os.path.join(self.data_folder, guess)):
                     db_path = guess
                     break

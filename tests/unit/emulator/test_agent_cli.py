@@ -135,7 +135,7 @@ def test_short_passphrase_is_exit_1(env, tmp_path, capsys):
 
 def test_hosted_server_arguments_as_start_local_server_builds_them(env):
     # §1.1: StartLocalServerAsync, empty values dropped, settings key falls back to agent.json
-    _, values = parse(env, ['run', '--webservice-password=secretpw'])
+    dummy, values = parse(env, ['run', '--webservice-password=secretpw'])
     settings = AgentSettings('/nonexistent', settings_encryption_key='from-claim-key')
     args = hosted_server_arguments(values, settings)
     assert args == [

@@ -20,7 +20,7 @@ MODULE = 'ansible_collections.duplicati.fleet.tests.emulator.agent'
 def run_agent(args, env, cwd):
     full = {'PATH': os.environ.get('PATH', ''), 'PYTHONPATH': os.environ.get('PYTHONPATH', '')}
     full.update(env)
-    return subprocess.run([sys.executable, '-m', MODULE] + args, env=full, cwd=str(cwd), capture_output=True,
+    return subprocess.run([sys.executable, '-m', MODULE] + args, env=full, cwd=str(cwd), check=False, capture_output=True,
                           text=True, timeout=60)
 
 

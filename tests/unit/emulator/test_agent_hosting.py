@@ -91,7 +91,7 @@ def test_run_without_psk_and_preload_server_args_cannot_override_forwarded_ones(
     preload.parent.mkdir()
     preload.write_text(json.dumps({'args': {'server': ['--webservice-port=1', '--webservice-password=frompreload']}}))
     env = dict(registered, DUPLICATI_PRELOAD_SETTINGS=str(preload))
-    proc, _ = start(AGENT, ['run', '--webservice-port=%d' % port, '--disable-pre-shared-key'], env, tmp_path)
+    proc, dummy = start(AGENT, ['run', '--webservice-port=%d' % port, '--disable-pre-shared-key'], env, tmp_path)
     try:
         status, body = get('http://127.0.0.1:%d/api/v1/auth/login' % port, {'Content-Type': 'application/json'},
                            b'{"Password": "frompreload"}')
@@ -105,13 +105,13 @@ def test_server_standin_env_and_command_line(tmp_path):
     port, other = free_port(), free_port()
     env = {'HOME': str(tmp_path / 'home'), 'DUPLICATI__WEBSERVICE_PORT': str(port),
            'DUPLICATI__SERVER_DATAFOLDER': str(tmp_path / 'sdf')}
-    proc, _ = start(SERVER, [], env, tmp_path)
+    proc, dummy = start(SERVER, [], env, tmp_path)
     try:
         assert get('http://127.0.0.1:%d/health' % port)[0] == 200
         assert (tmp_path / 'sdf').is_dir()
     finally:
         assert stop(proc) == 0
-    proc, _ = start(SERVER, ['--webservice-port=%d' % other], env, tmp_path)
+    proc, dummy = start(SERVER, ['--webservice-port=%d' % other], env, tmp_path)
     try:
         assert get('http://127.0.0.1:%d/health' % other)[0] == 200
     finally:

@@ -34,7 +34,7 @@ def test_later_files_override_and_specific_beats_star(dirs):
     write(os.path.join(install, 'preload.json'), {'env': {'*': {'A': 'install'}}})
     envfile = write(str(tmp / 'e' / 'p.json'), {'env': {'*': {'C': 'star-env'}, 'agent': {'B': 'agent-env'}}})
     env = {'DUPLICATI_PRELOAD_SETTINGS': envfile}
-    merged, args, _ = preload.merged_settings('agent', data, install, env)
+    merged, args, dummy = preload.merged_settings('agent', data, install, env)
     assert merged == {'A': 'install', 'B': 'agent-env', 'C': 'data'}
     assert args == []
 
@@ -44,12 +44,12 @@ def test_bang_reads_only_that_file(dirs):
     data, install, tmp = dirs
     write(os.path.join(data, 'preload.json'), {'env': {'*': {'A': 'data'}}})
     envfile = write(str(tmp / 'e' / 'p.json'), {'env': {'*': {'B': 'only'}}})
-    merged, _, _ = preload.merged_settings('agent', data, install, {'DUPLICATI_PRELOAD_SETTINGS': '!' + envfile})
+    merged, dummy, dummy = preload.merged_settings('agent', data, install, {'DUPLICATI_PRELOAD_SETTINGS': '!' + envfile})
     assert merged == {'B': 'only'}
 
 
 def test_portable_mode_skips_the_data_folder(dirs):
-    data, install, _ = dirs
+    data, install, dummy = dirs
     write(os.path.join(data, 'preload.json'), {'env': {'*': {'A': 'data'}}})
     write(os.path.join(install, 'preload.json'), {'env': {'*': {'B': 'install'}}})
     assert preload.merged_settings('agent', data, install, {}, portable=True)[0] == {'B': 'install'}
@@ -57,26 +57,26 @@ def test_portable_mode_skips_the_data_folder(dirs):
 
 def test_env_is_not_overridden_and_args_not_duplicated(dirs):
     # §3: env only if unset; args appended only if the name is not on the command line
-    data, install, _ = dirs
+    data, install, dummy = dirs
     write(os.path.join(install, 'preload.json'), {
         'env': {'agent': {'SET': 'preload', 'NEW': 'preload'}},
         'args': {'*': ['--webservice-port=1', '--agent-registration-url=http://star'],
                  'agent': ['--agent-registration-url=http://agent', '--disable-pre-shared-key']}})
     environ = {'SET': 'process'}
-    argv, _ = preload.configure(['run', '--webservice-port', '9'], 'agent', data, install, environ)
+    argv, dummy = preload.configure(['run', '--webservice-port', '9'], 'agent', data, install, environ)
     assert environ == {'SET': 'process', 'NEW': 'preload'}
     assert argv == ['run', '--webservice-port', '9', '--agent-registration-url=http://agent', '--disable-pre-shared-key']
 
 
 def test_args_dedup_keeps_the_last_by_name_case_insensitive(dirs):
-    data, install, _ = dirs
+    data, install, dummy = dirs
     write(os.path.join(install, 'preload.json'), {'args': {'*': ['--A=1', '--b=1'], 'server': ['--a=2']}})
     assert preload.merged_settings('server', data, install, {})[1] == ['--b=1', '--a=2']
 
 
 def test_args_dedup_index_quirk_of_the_real_loader(dirs):
     # PreloadSettingsLoader removes by a stored index that is not updated after earlier removals
-    data, install, _ = dirs
+    data, install, dummy = dirs
     write(os.path.join(install, 'preload.json'), {'args': {'*': ['--a=1', '--b=1', '--a=2', '--b=2']}})
     assert preload.merged_settings('agent', data, install, {})[1] == ['--b=1', '--b=2']
 
@@ -85,20 +85,20 @@ def test_keys_are_case_sensitive_and_bad_files_are_skipped(dirs):
     data, install, tmp = dirs
     write(os.path.join(install, 'preload.json'), {'env': {'Agent': {'A': '1'}, 'agent': {'B': '2'}}, 'Env': {'*': {'C': '3'}}})
     bad = write(str(tmp / 'e' / 'bad.json'), {'env': {'*': {'D': 4}}})
-    merged, _, _ = preload.merged_settings('agent', data, install, {'DUPLICATI_PRELOAD_SETTINGS': bad})
+    merged, dummy, dummy = preload.merged_settings('agent', data, install, {'DUPLICATI_PRELOAD_SETTINGS': bad})
     assert merged == {'B': '2'}
     write(str(tmp / 'e' / 'broken.json'), '{not json')
     assert preload.merged_settings('agent', data, install, {'DUPLICATI_PRELOAD_SETTINGS': str(tmp / 'e' / 'broken.json')})[0] == {'B': '2'}
 
 
 def test_relative_env_path_is_skipped(dirs):
-    data, install, _ = dirs
+    data, install, dummy = dirs
     assert preload.merged_settings('agent', data, install, {'DUPLICATI_PRELOAD_SETTINGS': 'relative.json'}) == ({}, [], {})
 
 
 def test_insecure_data_folder_preload_is_refused(dirs):
     # §3 master: data-folder preload needs a user-only directory
-    data, install, _ = dirs
+    data, install, dummy = dirs
     write(os.path.join(data, 'preload.json'), {'env': {'*': {'A': '1'}}}, mode=0o755)
     with pytest.raises(UserInformationError) as info:
         preload.merged_settings('agent', data, install, {})
@@ -107,6 +107,6 @@ def test_insecure_data_folder_preload_is_refused(dirs):
 
 
 def test_db_section_is_merged(dirs):
-    data, install, _ = dirs
+    data, install, dummy = dirs
     write(os.path.join(install, 'preload.json'), {'db': {'*': {'x': '1', 'y': '1'}, 'server': {'y': '2'}}})
     assert preload.merged_settings('server', data, install, {})[2] == {'x': '1', 'y': '2'}

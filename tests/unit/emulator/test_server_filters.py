@@ -84,7 +84,7 @@ def test_fault_injection_503_rate():
 def test_fault_injection_429_with_retry_after():
     with running_server('--webservice-password', PW) as srv:
         srv.request('POST', '/_emulator/faults', json_body={'rate_limit': 1})
-        statuses = [srv.request('GET', '/health') for _ in range(4)]
+        statuses = [srv.request('GET', '/health') for dummy in range(4)]
         limited = [r for r in statuses if r.status == 429]
         assert limited and int(limited[0].header('Retry-After')) >= 1
         assert srv.request('GET', '/_emulator/state').json()['faults']['injected_429'] >= 1

@@ -175,7 +175,7 @@ def test_cli_start_and_stop(tmp_path):
     env = dict(os.environ, PYTHONPATH='/opt/dfleet-dev')
     module = 'ansible_collections.duplicati.fleet.tests.emulator'
     out = subprocess.run([sys.executable, '-m', module, 'start', 'server', '--state-dir', state, '--seed-backups', '3'],
-                         env=env, capture_output=True, text=True, timeout=60)
+                         env=env, check=False, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     info = json.loads(out.stdout)
     try:
@@ -184,7 +184,7 @@ def test_cli_start_and_stop(tmp_path):
         with urllib.request.urlopen(info['url'] + 'health', timeout=10) as resp:
             assert resp.read() == b'Healthy'
     finally:
-        stop = subprocess.run([sys.executable, '-m', module, 'stop', 'server', '--state-dir', state], env=env, timeout=60)
+        stop = subprocess.run([sys.executable, '-m', module, 'stop', 'server', '--state-dir', state], env=env, check=False, timeout=60)
     assert stop.returncode == 0
     with pytest.raises(OSError):
         os.kill(info['pid'], 0)

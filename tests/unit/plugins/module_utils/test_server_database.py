@@ -170,4 +170,3 @@ def test_encrypted_with_wrong_key(encrypted_db):
     with pytest.raises(DuplicatiError) as err:
         sdb.read_jwt_config(str(path), 'another long key')
     assert 'does not match' in str(err.value)
-
