@@ -17,7 +17,7 @@ description:
     certificates and the service state.
   - Never changes anything.
 author:
-  - duplicati.fleet contributors
+  - duplicati.fleet maintainers (!UNKNOWN)
 options:
   agent_path:
     description: The agent binary. Default is the installed one for this OS.
@@ -43,9 +43,10 @@ seealso:
 attributes:
   check_mode:
     support: full
-    details: The module never changes anything.
+    description: The module never changes anything, so check mode reports the same facts.
   diff_mode:
     support: none
+    description: Nothing is changed, so there is no diff.
 '''
 
 EXAMPLES = r'''

@@ -28,7 +28,7 @@ description:
     slow to start.
   - O(state=absent) clears the registration like C(duplicati-agent clear) (the settings file is removed).
 author:
-  - duplicati.fleet contributors
+  - duplicati.fleet maintainers (!UNKNOWN)
 options:
   registration_url:
     description:
@@ -117,8 +117,10 @@ seealso:
 attributes:
   check_mode:
     support: full
+    description: Predicts from C(agent.json) whether a registration would happen; the console is never contacted and nothing is written.
   diff_mode:
     support: full
+    description: Whether the agent is registered and its console URL, before and after. Tokens are never shown.
 '''
 
 EXAMPLES = r'''
@@ -155,7 +157,9 @@ settings_file:
   type: str
   sample: /root/.config/Duplicati/agent.json
 server_url:
-  description: The console's websocket URL the agent connects to (C(serverUrl) of C(agent.json)); null when not registered or in check mode before a registration.
+  description:
+    - The console's websocket URL the agent connects to (C(serverUrl) of C(agent.json)).
+    - Null when not registered, and in check mode before a registration.
   returned: always
   type: str
   sample: wss://api.duplicati.com/remotecontrol/agent

@@ -22,7 +22,7 @@ description:
   - The file is written atomically; the diff shows before and after with secret values masked.
   - Works before the package is installed (the folder is created).
 author:
-  - duplicati.fleet contributors
+  - duplicati.fleet maintainers (!UNKNOWN)
 options:
   path:
     description: The preload.json file. Default is the agent package's install folder file (see above).
@@ -83,8 +83,10 @@ seealso:
 attributes:
   check_mode:
     support: full
+    description: Computes the new content and reports the same C(changed) and diff; nothing is written.
   diff_mode:
     support: full
+    description: The file before and after, with secret values masked.
 '''
 
 EXAMPLES = r'''

@@ -25,7 +25,7 @@ description:
     LaunchAgent for the logged-in console user; O(scope=system) writes a LaunchDaemon so the agent runs without
     anyone logged in, and takes the package's LaunchAgent out of the way.
 author:
-  - duplicati.fleet contributors
+  - duplicati.fleet maintainers (!UNKNOWN)
 options:
   name:
     description: Which Duplicati service.
@@ -75,8 +75,10 @@ seealso:
 attributes:
   check_mode:
     support: full
+    description: Computes the options file and the service actions; nothing is written and no service is touched.
   diff_mode:
     support: full
+    description: The options file (or launchd plist) before and after, with secret values masked.
 '''
 
 EXAMPLES = r'''

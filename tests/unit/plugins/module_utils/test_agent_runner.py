@@ -100,7 +100,10 @@ def test_missing_binary_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.parametrize('handover', ['preload', 'environment'])
-def test_the_agent_registers_without_the_url_on_any_command_line(tmp_path, handover):
+def test_the_agent_registers_without_the_url_on_any_command_line(tmp_path, monkeypatch, handover):
+    private_tmp = tmp_path / 'tmp'
+    private_tmp.mkdir()
+    monkeypatch.setattr(tempfile, 'tempdir', str(private_tmp))
     agent = make_agent(tmp_path)
     folder = data_folder(tmp_path)
     settings = os.path.join(folder, 'agent.json')
@@ -117,7 +120,6 @@ def test_the_agent_registers_without_the_url_on_any_command_line(tmp_path, hando
 
         watcher = threading.Thread(target=watch)
         watcher.start()
-        tmp_before = set(os.listdir(tempfile.gettempdir()))
         try:
             result = ar.run_agent_registration(agent, url, settings_file=settings, passphrase=PASSPHRASE,
                                                data_folder=folder, handover=handover, timeout=60)
@@ -127,6 +129,7 @@ def test_the_agent_registers_without_the_url_on_any_command_line(tmp_path, hando
         assert result.rc == 0
         assert len(app.ledger.registrations()) == 1
     assert any('--agent-register-only' in line for line in seen), 'the watcher never saw the agent run'
+    assert any('--agent-register-only' in line and str(tmp_path) in line for line in seen)
     assert not [line for line in seen if TOKEN in line or PASSPHRASE in line]
     assert TOKEN not in result.stdout + result.stderr
     # agent.json was written by the agent, encrypted with the passphrase, private
@@ -135,8 +138,7 @@ def test_the_agent_registers_without_the_url_on_any_command_line(tmp_path, hando
     assert saved['jwt'].startswith('enc-v1:')
     assert stat.S_IMODE(os.stat(settings).st_mode) == 0o600
     # the private preload folder is gone
-    leftovers = [n for n in set(os.listdir(tempfile.gettempdir())) - tmp_before if n.startswith('duplicati-register-')]
-    assert leftovers == []
+    assert os.listdir(str(private_tmp)) == []
 
 
 def test_a_revoked_link_fails_with_the_console_message_and_no_secret(tmp_path):

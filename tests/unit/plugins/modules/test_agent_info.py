@@ -34,8 +34,8 @@ def run(monkeypatch, args):
 
     monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    monkeypatch.setattr(agent_info, '_service_state', lambda module, os_name: {'name': 'duplicati-agent.service',
-                                                                                'active': True, 'enabled': False})
+    state = {'name': 'duplicati-agent.service', 'active': True, 'enabled': False}
+    monkeypatch.setattr(agent_info, '_service_state', lambda module, os_name: state)
     with patch_module_args(dict(args, _ansible_check_mode=True)):
         with pytest.raises(Exit) as caught:
             agent_info.main()
