@@ -17,6 +17,8 @@ description:
     without it, plain JSON.
   - Idempotent on content. When O(dest) already holds the same configuration (decrypted with O(passphrase) and compared),
     the file is left untouched and C(changed) is V(false). Otherwise the file is replaced atomically.
+  - The run state the server keeps in an export (the backup's metadata, the last run and the date of the next run of
+    its schedule) changes with every run and does not count as a change.
 author:
   - duplicati.fleet contributors (!UNKNOWN)
 extends_documentation_fragment:

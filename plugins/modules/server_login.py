@@ -42,7 +42,9 @@ options:
     choices: [present, absent]
     default: present
 notes:
-  - The stored login is found by O(host_url), so use the same O(host_url) (and O(settings_file)) in later tasks.
+  - When O(settings_file) is not set, the login is stored where C(duplicati-server-util) keeps its C(settings.json) on the host
+    (in its data folder, for example C(~/.config/Duplicati/settings.json)); RV(settings_file) says where.
+  - Later tasks use the stored login when they are given the same O(settings_file) and O(host_url).
   - With O(state=present), the module logs in with the other connection options (for example O(password),
     or a sign-in through the server database with O(server_data_folder)).
 seealso:
@@ -54,16 +56,23 @@ EXAMPLES = r'''
 - name: Log in once, so that later tasks and duplicati-server-util need no password
   duplicati.fleet.server_login:
     password: "{{ duplicati_password }}"
+    settings_file: /root/.config/Duplicati/settings.json
     settings_encryption_key: "{{ settings_key }}"
+  become: true
 
-- name: Use the stored login
-  duplicati.fleet.backup_info:
-    settings_encryption_key: "{{ settings_key }}"
+- name: Later tasks use the stored login
+  module_defaults:
+    group/duplicati.fleet.server:
+      settings_file: /root/.config/Duplicati/settings.json
+      settings_encryption_key: "{{ settings_key }}"
+  become: true
+  block:
+    - name: List the backups without a password
+      duplicati.fleet.backup_info:
 
-- name: Log out and revoke the stored login
-  duplicati.fleet.server_login:
-    state: absent
-    settings_encryption_key: "{{ settings_key }}"
+    - name: Log out and revoke the stored login (and every token of its family)
+      duplicati.fleet.server_login:
+        state: absent
 '''
 
 RETURN = r'''

@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: duplicati.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.duplicati.fleet.plugins.modules import backup_run, server_info, server_state
+from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import connection, run_module, server
+
+KEY = 'settings-key-for-tests'
+
+
+def test_idle_then_paused_with_a_queue(monkeypatch):
+    with server('--seed-backups', '2') as harness:
+        idle = run_module(monkeypatch, server_info, connection(harness))
+        run_module(monkeypatch, server_state, connection(harness, state='paused', duration='10m'))
+        for ident in ('1', '2'):
+            run_module(monkeypatch, backup_run, connection(harness, backup=ident))
+        paused = run_module(monkeypatch, server_info, connection(harness), check_mode=True)
+    assert idle['changed'] is False and idle['healthy'] is True
+    assert idle['program_state'] == 'Running' and idle['active_task'] is None and idle['queue'] == []
+    assert idle['backup_count'] == 2 and 'server_version' in idle
+    assert paused['program_state'] == 'Paused' and paused['estimated_pause_end']
+    assert [t['backup_id'] for t in paused['queue']] == ['1', '2']
+
+
+def test_database_sign_in_with_and_without_the_key(monkeypatch):
+    with server('--seed-backups', '1', '--settings-encryption-key', KEY) as harness:
+        folder = harness.app.describe()['data_folder']
+        signed_in = run_module(monkeypatch, server_info, dict(host_url=harness.url, server_data_folder=folder, settings_encryption_key=KEY))
+        no_key = run_module(monkeypatch, server_info, dict(host_url=harness.url, server_data_folder=folder))
+    assert signed_in['failed'] is False and signed_in['backup_count'] == 1
+    assert no_key['failed'] is True and 'encryption key' in no_key['msg']
+
+
+def test_pre_shared_key_and_pre_auth_token(monkeypatch):
+    with server('--pre-shared-key', 'fleet-psk-0123456789', '--webservice-pre-auth-tokens', 'fleet_pre_auth_0123') as harness:
+        with_psk = run_module(monkeypatch, server_info, dict(host_url=harness.url, pre_shared_key='fleet-psk-0123456789',
+                                                             access_token='fleet_pre_auth_0123'))
+        without = run_module(monkeypatch, server_info, dict(host_url=harness.url, access_token='fleet_pre_auth_0123'))
+    assert with_psk['failed'] is False and with_psk['program_state'] == 'Running'
+    assert without['failed'] is True and 'pre-shared key' in without['msg']
+
+
+def test_unreachable_fails(monkeypatch):
+    result = run_module(monkeypatch, server_info, dict(host_url='http://127.0.0.1:9/', timeout=2))
+    assert result['failed'] is True and '127.0.0.1:9' in result['msg']
