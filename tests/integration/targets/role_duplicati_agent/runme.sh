@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The role duplicati.fleet.duplicati_agent on this machine (local connection), package step skipped, native
+# registration against the emulated console with the agent stand-in as the agent binary. Asserts:
+#   --check on a fresh host changes nothing; the first run writes preload.json before anything else and
+#   registers once; the second run changes nothing; a failed registration shows the error with the URL redacted;
+#   state=absent clears the registration and preload.json and keeps the data folder.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=$(command -v python3 || command -v python)
+[ -n "${ANSIBLE_TEST_PYTHON_INTERPRETER:-}" ] && PY=$ANSIBLE_TEST_PYTHON_INTERPRETER
+export PYTHONPATH=${ANSIBLE_COLLECTIONS_PATH:-$(cd "$HERE/../../../../../.." && pwd)}${PYTHONPATH:+:$PYTHONPATH}
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_STDOUT_CALLBACK=default
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/role_duplicati_agent.XXXXXX")
+chmod 700 "$WORK"
+CONSOLE_DIR=$WORK/console
+cleanup() {
+  "$PY" -m ansible_collections.duplicati.fleet.tests.emulator stop --state-dir "$CONSOLE_DIR" console >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAILED: $*" >&2; exit 1; }
+
+# --- the emulated console, its registration link kept out of every command line
+TOKEN=tok-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+REVOKED=revoked-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+(umask 077 && printf 'fleet=%s\n' "$TOKEN" > "$WORK/tokens")
+"$PY" -m ansible_collections.duplicati.fleet.tests.emulator start console --state-dir "$CONSOLE_DIR" \
+  --token-file "$WORK/tokens" --revoked-token "$REVOKED" --ledger-file "$WORK/ledger.json" --max-lifetime 900 > "$WORK/console.json"
+URL=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$WORK/console.json")
+
+# --- the agent stand-in as the installed agent binary
+mkdir -p "$WORK/install"
+cat > "$WORK/install/duplicati-agent" <<SH
+#!/bin/sh
+PYTHONPATH='$PYTHONPATH' exec '$PY' -m ansible_collections.duplicati.fleet.tests.emulator.agent "\$@"
+SH
+chmod 755 "$WORK/install/duplicati-agent"
+
+DATA=$WORK/data/Duplicati
+PRELOAD=$WORK/install/preload.json
+write_vars() {  # $1: file, $2: registration URL
+  (umask 077 && cat > "$1" <<YML
+duplicati_agent_package_source: none
+duplicati_agent_manage_service: false
+duplicati_agent_registration_method: native
+duplicati_agent_registration_url: "$2"
+duplicati_agent_registration_timeout: 30
+duplicati_agent_registration_retries: 2
+duplicati_agent_path: "$WORK/install/duplicati-agent"
+duplicati_agent_data_folder: "$DATA"
+duplicati_agent_preload_path: "$PRELOAD"
+duplicati_agent_settings_passphrase: "settings passphrase 123"
+duplicati_agent_local_access: true
+duplicati_agent_local_password: "local password 456"
+duplicati_agent_preload_env:
+  agent:
+    DUPLICATI_PRELOAD_SETTINGS_DEBUG: ""
+YML
+  )
+}
+write_vars "$WORK/vars.yml" "${URL}remotecontrol/register?token=$TOKEN"
+
+play() {  # $1: log file, then ansible-playbook options
+  local log=$1; shift
+  local start=$SECONDS rc=0
+  ansible-playbook -i "$HERE/inventory.yml" "$HERE/site.yml" "$@" > "$log" 2>&1 || rc=$?
+  echo "   $(basename "$log"): $((SECONDS - start)) s, $(recap "$log")"
+  return $rc
+}
+recap() { sed -n 's/^agent_host *: .*changed=\([0-9]\+\).*failed=\([0-9]\+\).*/changed=\1 failed=\2/p' "$1"; }
+registrations() {  # registrations in the console's ledger (it is flushed to its file within 0.2 s)
+  sleep 0.5
+  "$PY" -c 'import json,os,sys
+print(len(json.load(open(sys.argv[1]))["registrations"]) if os.path.exists(sys.argv[1]) else 0)' "$WORK/ledger.json"
+}
+no_secret_in() {
+  for secret in "$TOKEN" "settings passphrase 123" "local password 456"; do
+    ! grep -qF -- "$secret" "$1" || fail "$1 shows a secret"
+  done
+}
+
+echo "== 1. --check on a fresh host predicts changes and changes nothing"
+play "$WORK/check.log" -e "@$WORK/vars.yml" --check --diff || { cat "$WORK/check.log"; fail "check run"; }
+[ "$(recap "$WORK/check.log")" != "changed=0 failed=0" ] || { cat "$WORK/check.log"; fail "check mode predicted no change"; }
+[ ! -e "$PRELOAD" ] || fail "check mode wrote preload.json"
+[ ! -e "$DATA" ] || fail "check mode created the data folder"
+[ "$(registrations)" = 0 ] || fail "check mode registered"
+no_secret_in "$WORK/check.log"
+
+echo "== 2. first run: preload.json first, registered once"
+play "$WORK/first.log" -e "@$WORK/vars.yml" || { cat "$WORK/first.log"; fail "first run"; }
+[ "$(recap "$WORK/first.log")" != "changed=0 failed=0" ] || fail "first run changed nothing"
+no_secret_in "$WORK/first.log"
+changed_tasks=$(sed -n '/^TASK \[/{s/^TASK \[\(.*\)\] \**$/\1/;h};/^changed: /{x;p;x}' "$WORK/first.log")
+echo "$changed_tasks"
+[ "$(head -n1 <<<"$changed_tasks")" = "duplicati.fleet.duplicati_agent : Write preload.json" ] || fail "preload.json was not the first change"
+[ -f "$DATA/agent.json" ] || fail "no agent.json"
+[ "$(stat -c %a "$PRELOAD")" = 600 ] || fail "preload.json is not private"
+[ "$(stat -c %a "$DATA/agent.json")" = 600 ] || fail "agent.json is not private"
+[ "$("$PY" -c 'import os,sys; print(int(os.stat(sys.argv[1]).st_mtime_ns <= os.stat(sys.argv[2]).st_mtime_ns))' "$PRELOAD" "$DATA/agent.json")" = 1 ] \
+  || fail "agent.json is older than preload.json"
+"$PY" - "$PRELOAD" "$DATA/agent.json" <<'PYCHECK' || fail "file contents"
+import json, sys
+preload = json.load(open(sys.argv[1]))
+args = preload["args"]["agent"]
+assert "--agent-settings-file-passphrase=settings passphrase 123" in args, args
+assert "--webservice-password=local password 456" in args, args
+assert preload["env"]["agent"] == {"DUPLICATI_PRELOAD_SETTINGS_DEBUG": ""}, preload
+agent = json.load(open(sys.argv[2]))
+assert agent["jwt"].startswith("enc-v1:"), "the passphrase did not encrypt agent.json"
+assert agent["serverUrl"], agent
+PYCHECK
+[ "$(registrations)" = 1 ] || fail "expected one registration in the console ledger, got $(registrations)"
+
+echo "== 3. second run: nothing changes"
+play "$WORK/second.log" -e "@$WORK/vars.yml" || { cat "$WORK/second.log"; fail "second run"; }
+[ "$(recap "$WORK/second.log")" = "changed=0 failed=0" ] || { cat "$WORK/second.log"; fail "second run changed something"; }
+[ "$(registrations)" = 1 ] || fail "the second run registered again"
+
+echo "== 4. --check on a converged host: no change predicted"
+play "$WORK/check2.log" -e "@$WORK/vars.yml" --check || { cat "$WORK/check2.log"; fail "check run on a converged host"; }
+[ "$(recap "$WORK/check2.log")" = "changed=0 failed=0" ] || { cat "$WORK/check2.log"; fail "check mode predicted a change"; }
+
+echo "== 5. a refused registration: the error is shown, the URL redacted"
+write_vars "$WORK/revoked.yml" "${URL}remotecontrol/register?token=$REVOKED"
+if play "$WORK/revoked.log" -e "@$WORK/revoked.yml" -e "duplicati_agent_data_folder=$WORK/other/Duplicati" \
+     -e "duplicati_agent_preload_path=$WORK/other/preload.json"; then
+  cat "$WORK/revoked.log"; fail "a revoked link registered"
+fi
+grep -q "The registration of the Duplicati Agent failed:" "$WORK/revoked.log" || { cat "$WORK/revoked.log"; fail "no error shown"; }
+! grep -qF -- "$REVOKED" "$WORK/revoked.log" || { cat "$WORK/revoked.log"; fail "the URL token is shown"; }
+[ ! -e "$WORK/other/Duplicati/agent.json" ] || fail "a refused registration wrote agent.json"
+
+echo "== 6. bad input is refused before anything runs"
+if play "$WORK/bad.log" -e "@$WORK/vars.yml" -e duplicati_agent_registration_method=carrier-pigeon; then fail "bad input accepted"; fi
+grep -q "Validation of arguments failed" "$WORK/bad.log" || { cat "$WORK/bad.log"; fail "no argument spec error"; }
+if play "$WORK/bad2.log" -e "@$WORK/vars.yml" -e duplicati_agent_settings_passphrase=short; then fail "short passphrase accepted"; fi
+grep -q "Invalid role input" "$WORK/bad2.log" || { cat "$WORK/bad2.log"; fail "no input error"; }
+
+echo "== 7. state=absent clears the registration and preload.json, keeps the data folder"
+play "$WORK/absent.log" -e "@$WORK/vars.yml" -e duplicati_agent_state=absent || { cat "$WORK/absent.log"; fail "absent run"; }
+[ ! -e "$DATA/agent.json" ] || fail "agent.json is still there"
+[ ! -e "$PRELOAD" ] || fail "preload.json is still there"
+[ -f "$DATA/machineid.txt" ] || fail "the data folder was not kept"
+play "$WORK/absent2.log" -e "@$WORK/vars.yml" -e duplicati_agent_state=absent || { cat "$WORK/absent2.log"; fail "second absent run"; }
+[ "$(recap "$WORK/absent2.log")" = "changed=0 failed=0" ] || { cat "$WORK/absent2.log"; fail "second absent run changed something"; }
+play "$WORK/purge.log" -e "@$WORK/vars.yml" -e duplicati_agent_state=absent -e "{\"duplicati_agent_purge_data\": true}" \
+  || { cat "$WORK/purge.log"; fail "purge run"; }
+[ ! -e "$DATA" ] || fail "the data folder was not purged"
+
+echo "role_duplicati_agent: all checks passed"
