@@ -18,8 +18,10 @@ What the agent does in ``RegisterForRemote`` is done here the same way:
    ``clamp(maxLifetimeSeconds, 1, 3600)`` seconds.
 
 Unlike the agent (10 tries, 30 s apart), the client here retries connection errors, 5xx
-and 429 with exponential backoff and jitter, honours ``Retry-After``, and stops after
-``retries`` retries or when ``timeout`` seconds have passed, whichever comes first.
+and 429 with exponential backoff and jitter, and stops after ``retries`` retries or when
+``timeout`` seconds have passed, whichever comes first. A 429 with ``Retry-After`` is
+waited out exactly and bounded by ``timeout`` only: a console pacing a large fleet is
+not failing, and a growing backoff there would leave its admitted rate unused.
 
 The registration URL is a bearer secret: anyone holding it can add machines to the
 account. It never appears in an error message, a result or a log line from here;
@@ -263,9 +265,12 @@ class RegistrationClient(object):
     def post(self, url, body, deadline, what):
         """POST ``body`` to ``url`` until a 2xx JSON object comes back; returns it.
 
-        Connection errors, 5xx and 429 are retried; any other status is final.
+        Connection errors, 5xx and 429 are retried; any other status is final. A 429 with a
+        ``Retry-After`` is the console pacing a fleet, not a failure: the client comes back
+        when told, and only ``timeout`` bounds such waits. Every other retry counts against
+        ``retries`` and waits an exponential backoff with jitter.
         """
-        retry_number = 0
+        failures = 0
         while True:
             remaining = deadline - self.clock()
             if remaining <= 0:
@@ -279,15 +284,16 @@ class RegistrationClient(object):
             if not retryable:
                 raise self._refusal(status, payload, what)
             reason = self._describe(status, headers, payload)
-            if retry_number >= self.retries:
-                raise RegistrationError('Failed %s %s: %s, after %d attempts' % (what, self.shown_url, reason, retry_number + 1),
-                                        status=status, url=self.shown_url,
-                                        hint='The console may be overloaded or unreachable; raise retries or timeout, or try again later.')
-            wait = self._delay(retry_number)
-            if status == 429 and headers is not None:
-                after = _retry_after(headers.get('Retry-After'))
-                if after is not None:
-                    wait = max(wait, after) if after > 0 else wait
+            after = _retry_after(headers.get('Retry-After')) if status == 429 and headers is not None else None
+            if after is not None and after > 0:
+                wait = after
+            else:
+                if failures >= self.retries:
+                    raise RegistrationError('Failed %s %s: %s, after %d attempts' % (what, self.shown_url, reason, failures + 1),
+                                            status=status, url=self.shown_url,
+                                            hint='The console may be overloaded or unreachable; raise retries or timeout, or try again later.')
+                wait = self._delay(failures)
+                failures += 1
             remaining = deadline - self.clock()
             if wait >= remaining:
                 raise RegistrationError('Failed %s %s: %s, and the timeout of %d seconds ends before the next try' % (
@@ -295,7 +301,6 @@ class RegistrationClient(object):
                     hint='Raise the timeout option, or try again later.')
             self.log.append({'status': status, 'wait': round(wait, 3)})
             self.retried += 1
-            retry_number += 1
             self.sleep(wait)
 
     def _describe(self, status, headers, payload):

@@ -96,7 +96,10 @@ options:
     type: int
     default: 120
   retries:
-    description: How often O(method=native) retries a failed request (connection error, 5xx, 429).
+    description:
+      - How often O(method=native) retries a failed request (connection error, 5xx, 429 without C(Retry-After)).
+      - A 429 answer with C(Retry-After) (the console pacing a fleet) is waited out as told and does not count;
+        O(timeout) bounds those waits.
     type: int
     default: 8
   validate_certs:

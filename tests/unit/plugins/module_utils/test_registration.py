@@ -166,8 +166,8 @@ def test_503_and_429_bursts_are_retried_with_backoff_and_retry_after():
     c = client(console, clock, retries=5)
     assert c.register(body())['jwt'] == CLAIM['jwt']
     assert len(console.requests) == 4
-    # backoff 1, 2, 4 with jitter 0.5 -> 0.75, 1.5, 3.0; the 429 waits at least its Retry-After
-    assert clock.sleeps == [0.75, 7.0, 3.0]
+    # backoff 1, 2 with jitter 0.5 -> 0.75, 1.5; the 429 waits its Retry-After and does not grow the backoff
+    assert clock.sleeps == [0.75, 7.0, 1.5]
     assert c.retried == 3
 
 
@@ -231,3 +231,19 @@ def test_claim_flow_gives_up_after_max_retries_with_the_claim_link():
         client(console, clock).register(body())
     assert len(console.requests) == 1 + 3
     assert 'https://console/claim/abc' in str(err.value)
+
+
+def test_paced_429s_do_not_count_against_retries():
+    clock = Clock()
+    console = Console(*([(429, b'Too Many', {'Retry-After': '1'})] * 6 + [(200, CLAIM)]))
+    c = client(console, clock, retries=2)
+    assert c.register(body())['jwt'] == CLAIM['jwt']
+    assert clock.sleeps == [1.0] * 6
+
+
+def test_429_without_retry_after_counts_against_retries():
+    console = Console((429, b'Too Many'))
+    with pytest.raises(reg.RegistrationError) as err:
+        client(console, Clock(), retries=2).register(body())
+    assert len(console.requests) == 3
+    assert 'after 3 attempts' in str(err.value)
