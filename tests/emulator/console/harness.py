@@ -9,27 +9,20 @@ __metaclass__ = type
 
 import contextlib
 import json
-import os
 import urllib.error
 import urllib.request
 
+from .. import child_environment
 from ..httpbase import serve_in_thread
 from .certificates import ServerCertificate
 from .service import ConsoleApp
 
 _SHARED = []
 
-# the folder that holds ansible_collections/ (this file is .../duplicati/fleet/tests/emulator/console/)
-COLLECTIONS_PATH = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), *(['..'] * 6)))
-
 
 def subprocess_env(**extra):
-    """os.environ with PYTHONPATH set so that a child ``python -m ansible_collections...`` finds
-    this collection (ansible-test puts it on sys.path only, not in the environment)."""
-    env = dict(os.environ)
-    env['PYTHONPATH'] = COLLECTIONS_PATH
-    env.update(extra)
-    return env
+    """os.environ with this collection on PYTHONPATH, for a child ``python -m ansible_collections...``."""
+    return child_environment(**extra)
 
 
 def shared_certificate():

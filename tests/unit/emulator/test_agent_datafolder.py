@@ -12,14 +12,14 @@ import sys
 
 import pytest
 
+from ansible_collections.duplicati.fleet.tests.emulator import child_environment
 from ansible_collections.duplicati.fleet.tests.emulator.agent import datafolder
 
 MODULE = 'ansible_collections.duplicati.fleet.tests.emulator.agent'
 
 
 def run_agent(args, env, cwd):
-    full = {'PATH': os.environ.get('PATH', ''), 'PYTHONPATH': os.environ.get('PYTHONPATH', '')}
-    full.update(env)
+    full = child_environment({'PATH': os.environ.get('PATH', '')}, **env)
     return subprocess.run([sys.executable, '-m', MODULE] + args, env=full, cwd=str(cwd), check=False, capture_output=True,
                           text=True, timeout=60)
 

@@ -15,6 +15,8 @@ import urllib.request
 
 import pytest
 
+from ansible_collections.duplicati.fleet.tests.emulator import child_environment
+
 pytest.importorskip('ansible_collections.duplicati.fleet.tests.emulator.server')
 
 AGENT = 'ansible_collections.duplicati.fleet.tests.emulator.agent'
@@ -28,8 +30,7 @@ def free_port():
 
 
 def start(module, args, env, cwd):
-    full = {'PATH': os.environ.get('PATH', ''), 'PYTHONPATH': os.environ.get('PYTHONPATH', '')}
-    full.update(env)
+    full = child_environment({'PATH': os.environ.get('PATH', '')}, **env)
     proc = subprocess.Popen([sys.executable, '-m', module] + args, env=full, cwd=str(cwd), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines = []

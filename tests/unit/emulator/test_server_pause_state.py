@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from ansible_collections.duplicati.fleet.tests.emulator import child_environment
 from ansible_collections.duplicati.fleet.tests.emulator.server.testing import running_server
 
 PW = 'pw-for-state'
@@ -172,7 +173,7 @@ def test_pause_survives_restart(tmp_path):
 
 def test_cli_start_and_stop(tmp_path):
     state = str(tmp_path / 'cli')
-    env = dict(os.environ, PYTHONPATH='/opt/dfleet-dev')
+    env = child_environment()
     module = 'ansible_collections.duplicati.fleet.tests.emulator'
     out = subprocess.run([sys.executable, '-m', module, 'start', 'server', '--state-dir', state, '--seed-backups', '3'],
                          env=env, check=False, capture_output=True, text=True, timeout=60)
