@@ -23,7 +23,7 @@ description:
   - O(base) may point at a mirror, an C(https) or C(http) URL, a C(file://) URL or a plain folder, for
     air-gapped sites. The folder holds one sub-folder per channel, each with its C(latest-v2.json).
 author:
-  - duplicati.fleet contributors
+  - duplicati.fleet maintainers (!UNKNOWN)
 options:
   _terms:
     description: Package ids, for example C(linux-x64-agent.deb), C(linux-arm64-agent.rpm), C(win-x64-agent.msi).
