@@ -332,7 +332,7 @@ def _probe_data_folder():
     """The data folder ServerUtil would probe on this host, if it holds a server database."""
     try:
         from ansible_collections.duplicati.fleet.plugins.module_utils.data_folder import host_data_folder
-        folder = host_data_folder()
+        folder, dummy = host_data_folder()
     except Exception:  # probing is best effort, as in ServerUtil
         return None
     if folder and os.path.isfile(_database_path(folder)):

@@ -18,9 +18,10 @@ import jwt as pyjwt
 import pytest
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import auth, server_settings
+from ansible_collections.duplicati.fleet.plugins.module_utils.client import connect
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.tests.unit.plugins.module_utils.emulated_server import (
-    PASSWORD, calls, client, log_since, server)
+    PASSWORD, Sleeps, calls, client, log_since, server)
 
 KEY = 'settings key for tests'
 PRE_AUTH = 'preauth_token_0123456789'
@@ -194,6 +195,21 @@ def test_signin_from_the_server_database(tmp_path):
         # the family belongs to server-cli, as ServerUtil's sign-in does
         claims = pyjwt.decode(c.auth._access_token, options={'verify_signature': False})
         assert claims['sid'] == 'server-cli'
+
+
+def test_signin_from_the_default_data_folder_with_no_options(tmp_path, monkeypatch):
+    # §4.3 step 2: with no password ServerUtil probes the default data folder for the database
+    home = tmp_path / 'home'
+    folder = home / '.config' / 'Duplicati'
+    folder.mkdir(parents=True)
+    for name in ('DUPLICATI__SERVER_DATAFOLDER', 'DUPLICATI_HOME', 'XDG_CONFIG_HOME'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('HOME', str(home))
+    with server('--server-datafolder', str(folder)) as h:
+        c = connect({'host_url': h.url}, sleep=Sleeps(), jitter=lambda: 0.5)
+        assert c.request('GET', 'backups') == []
+        assert c.auth.method == auth.METHOD_SIGNIN
+        assert calls(h, 'POST', '/api/v1/auth/signin', 200) == 1
 
 
 def test_signin_with_an_encrypted_server_database(tmp_path):
