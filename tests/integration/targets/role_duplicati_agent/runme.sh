@@ -9,7 +9,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=$(command -v python3 || command -v python)
 [ -n "${ANSIBLE_TEST_PYTHON_INTERPRETER:-}" ] && PY=$ANSIBLE_TEST_PYTHON_INTERPRETER
-export PYTHONPATH=${ANSIBLE_COLLECTIONS_PATH:-$(cd "$HERE/../../../../../.." && pwd)}${PYTHONPATH:+:$PYTHONPATH}
+export PYTHONPATH=${ANSIBLE_COLLECTIONS_PATH:-$(cd "$HERE/../../../../../../.." && pwd)}${PYTHONPATH:+:$PYTHONPATH}
 export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_STDOUT_CALLBACK=default
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/role_duplicati_agent.XXXXXX")
