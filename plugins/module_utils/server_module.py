@@ -108,15 +108,3 @@ def diff_result(result, before, after):
     if before != after:
         result['diff'] = dict(before=before, after=after)
     return result
-
-
-NO_PAUSE_END = '0001-01-01'
-
-
-def pause_end(state):
-    """``EstimatedPauseEnd`` of a status DTO, or None when the server runs or the pause has no end
-    (the server sends .NET's ``DateTime.MinValue`` then)."""
-    value = (state or {}).get('EstimatedPauseEnd')
-    if (state or {}).get('ProgramState') != 'Paused' or not value or str(value).startswith(NO_PAUSE_END):
-        return None
-    return value

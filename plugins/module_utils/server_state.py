@@ -20,6 +20,7 @@ from ansible_collections.duplicati.fleet.plugins.module_utils.errors import Dupl
 HEALTH_TIMEOUT = 10
 RUNNING = 'Running'
 PAUSED = 'Paused'
+NO_PAUSE_END = '0001-01-01'
 
 
 def get_state(client):
@@ -32,6 +33,15 @@ def get_state(client):
 
 def is_paused(state):
     return (state or {}).get('ProgramState') == PAUSED
+
+
+def pause_end(state):
+    """``EstimatedPauseEnd`` of a status DTO, or None when the server runs or the pause has no end
+    (the server sends .NET's ``DateTime.MinValue`` then)."""
+    value = (state or {}).get('EstimatedPauseEnd')
+    if (state or {}).get('ProgramState') != PAUSED or not value or str(value).startswith(NO_PAUSE_END):
+        return None
+    return value
 
 
 def backup_is_busy(state, backup_id):

@@ -118,7 +118,7 @@ has_error:
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import backups, server_state
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-from ansible_collections.duplicati.fleet.plugins.module_utils.server_module import ServerModule, pause_end
+from ansible_collections.duplicati.fleet.plugins.module_utils.server_module import ServerModule
 
 
 def _task(pair):
@@ -150,7 +150,7 @@ def run(server):
     state = server_state.get_state(server.client)
     result.update(
         program_state=state.get('ProgramState'),
-        estimated_pause_end=pause_end(state),
+        estimated_pause_end=server_state.pause_end(state),
         active_task=_task(state.get('ActiveTask')),
         queue=[t for t in (_task(p) for p in state.get('SchedulerQueueIds') or []) if t is not None],
         has_warning=bool(state.get('HasWarning')),

@@ -82,7 +82,7 @@ estimated_pause_end:
 '''
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import server_state
-from ansible_collections.duplicati.fleet.plugins.module_utils.server_module import ServerModule, diff_result, pause_end
+from ansible_collections.duplicati.fleet.plugins.module_utils.server_module import ServerModule, diff_result
 
 
 def run(server):
@@ -102,9 +102,9 @@ def run(server):
     if result['changed'] and server.check_mode:
         result.update(program_state=server_state.PAUSED if want_paused else server_state.RUNNING, estimated_pause_end=None)
     else:
-        result.update(program_state=after.get('ProgramState'), estimated_pause_end=pause_end(after))
+        result.update(program_state=after.get('ProgramState'), estimated_pause_end=server_state.pause_end(after))
     if server.diff_mode and result['changed']:
-        diff_result(result, dict(program_state=before.get('ProgramState'), estimated_pause_end=pause_end(before)),
+        diff_result(result, dict(program_state=before.get('ProgramState'), estimated_pause_end=server_state.pause_end(before)),
                     dict(program_state=result['program_state'], estimated_pause_end=result['estimated_pause_end']))
     return result
 

@@ -6,7 +6,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.duplicati.fleet.plugins.module_utils.server_module import pause_end
+from ansible_collections.duplicati.fleet.plugins.module_utils.server_state import pause_end
 from ansible_collections.duplicati.fleet.plugins.modules import server_state
 from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import calls, connection, run_module, server, state
 
