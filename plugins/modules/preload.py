@@ -157,7 +157,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.duplicati.fleet.plugins.module_utils import preload as pl
 from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
 from ansible_collections.duplicati.fleet.plugins.module_utils.agent_runner import agent_install_dir, default_agent_path
-from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import write_atomic
+from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import file_lock, write_atomic
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.service_manager import detect_package_family
 
@@ -255,8 +255,22 @@ def _mode(value):
 
 
 def run(module):
+    """Converge preload.json under its lock, so two runs on one host never lose an update."""
     params = module.params
     path = params['path'] or default_preload_path()
+    if module.check_mode:
+        return converge(module, path)
+    folder = os.path.dirname(path)
+    if params['state'] == 'present' and not os.path.isdir(folder):
+        os.makedirs(folder, 0o755)
+    if not os.path.isdir(folder):
+        return converge(module, path)  # state=absent and no folder: nothing to lock or change
+    with file_lock(path):
+        return converge(module, path)
+
+
+def converge(module, path):
+    params = module.params
     mode = _mode(params['mode'])
     given = _given(params)
     result = {'changed': False, 'path': path}
