@@ -32,6 +32,7 @@ __metaclass__ = type
 import os
 import time
 
+from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import file_lock
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.http import REFRESH_COOKIE_PREFIX, Failure
 
@@ -312,13 +313,18 @@ class Authenticator(object):
         return _settings().load_serverutil_settings(self.settings_file, self._key)
 
     def _store(self, token, nonce, entries=None):
+        """Save this host's token in settings.json, keeping every other host's entry.
+
+        The file is read again under its lock (``entries`` is ignored): another run may
+        have stored a login for another host since it was last read.
+        """
         module = _settings()
-        if entries is None:
+        with file_lock(self.settings_file):
             entries = self._load_entries()
-        entry = module.find_entry(entries, self.host_url)
-        folder = self.server_data_folder or (entry or {}).get('ServerDatafolder')
-        updated = module.upsert_entry(entries, self.host_url, token, nonce, folder)
-        warning = module.save_serverutil_settings(self.settings_file, updated, self._key)
+            entry = module.find_entry(entries, self.host_url)
+            folder = self.server_data_folder or (entry or {}).get('ServerDatafolder')
+            updated = module.upsert_entry(entries, self.host_url, token, nonce, folder)
+            warning = module.save_serverutil_settings(self.settings_file, updated, self._key)
         if warning and warning not in self.warnings:
             self.warnings.append(warning)
 
