@@ -34,7 +34,7 @@ import time
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import file_lock
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-from ansible_collections.duplicati.fleet.plugins.module_utils.http import REFRESH_COOKIE_PREFIX, Failure
+from ansible_collections.duplicati.fleet.plugins.module_utils.transport import REFRESH_COOKIE_PREFIX, Failure
 
 SIGNIN_USER_ID = 'server-cli'
 RENEW_MARGIN_SECONDS = 60

@@ -23,7 +23,7 @@ import base64
 import json
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-from ansible_collections.duplicati.fleet.plugins.module_utils.http import Failure, quote_segment
+from ansible_collections.duplicati.fleet.plugins.module_utils.transport import Failure, quote_segment
 
 AES_MAGIC = b'AES'
 

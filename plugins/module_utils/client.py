@@ -19,7 +19,7 @@ __metaclass__ = type
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.auth import Authenticator
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-from ansible_collections.duplicati.fleet.plugins.module_utils.http import DEFAULT_HOST_URL, DEFAULT_TIMEOUT, Transport, quote_segment
+from ansible_collections.duplicati.fleet.plugins.module_utils.transport import DEFAULT_HOST_URL, DEFAULT_TIMEOUT, Transport, quote_segment
 
 SINGLE_OPERATIONS = ('export', 'bugreport', 'websocket')
 

@@ -21,7 +21,7 @@ import copy
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.duplicati.fleet.plugins.module_utils.http import DEFAULT_HOST_URL, DEFAULT_TIMEOUT
+from ansible_collections.duplicati.fleet.plugins.module_utils.transport import DEFAULT_HOST_URL, DEFAULT_TIMEOUT
 
 CONNECTION_ARGUMENT_SPEC = dict(
     host_url=dict(type='str', default=DEFAULT_HOST_URL, fallback=(env_fallback, ['DUPLICATI_HOST_URL'])),

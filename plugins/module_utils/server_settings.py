@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-from ansible_collections.duplicati.fleet.plugins.module_utils.http import Failure
+from ansible_collections.duplicati.fleet.plugins.module_utils.transport import Failure
 
 PASSWORD_SETTING = 'server-passphrase'
 

@@ -17,7 +17,7 @@ import socket
 
 import pytest
 
-from ansible_collections.duplicati.fleet.plugins.module_utils import http
+from ansible_collections.duplicati.fleet.plugins.module_utils import transport
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.tests.emulator import httpbase
 
@@ -58,16 +58,16 @@ class Sleeps(object):
         self.calls.append(seconds)
 
 
-def transport(url, **kwargs):
+def make_transport(url, **kwargs):
     kwargs.setdefault('sleep', Sleeps())
     kwargs.setdefault('jitter', lambda: 0.5)
-    return http.Transport(url, **kwargs)
+    return transport.Transport(url, **kwargs)
 
 
 # -- URL building ---------------------------------------------------------------
 
 def test_api_base_is_host_url_plus_api_v1():
-    t = http.Transport('http://127.0.0.1:8200')
+    t = transport.Transport('http://127.0.0.1:8200')
     assert t.host_url == 'http://127.0.0.1:8200/'
     assert t.api_url == 'http://127.0.0.1:8200/api/v1/'
     assert t.url_for('backups') == 'http://127.0.0.1:8200/api/v1/backups'
@@ -75,15 +75,15 @@ def test_api_base_is_host_url_plus_api_v1():
 
 
 def test_host_url_with_path_gets_trailing_slash():
-    t = http.Transport('https://nas.example/duplicati')
+    t = transport.Transport('https://nas.example/duplicati')
     assert t.api_url == 'https://nas.example/duplicati/api/v1/'
     assert t.url_for('health', root=True) == 'https://nas.example/duplicati/health'
-    assert http.Transport('https://nas.example/duplicati/').api_url == 'https://nas.example/duplicati/api/v1/'
+    assert transport.Transport('https://nas.example/duplicati/').api_url == 'https://nas.example/duplicati/api/v1/'
 
 
 def test_query_booleans_are_dotnet_style_and_values_escaped():
-    t = http.Transport()
-    url = t.url_for('backup/%s/run' % http.quote_segment('a b/c'), {'skipqueue': True, 'x': False, 'p': 'a&b c'})
+    t = transport.Transport()
+    url = t.url_for('backup/%s/run' % transport.quote_segment('a b/c'), {'skipqueue': True, 'x': False, 'p': 'a&b c'})
     assert url == 'http://127.0.0.1:8200/api/v1/backup/a%20b%2Fc/run?skipqueue=True&x=False&p=a%26b%20c'
 
 
@@ -94,30 +94,30 @@ def test_query_booleans_are_dotnet_style_and_values_escaped():
     ('https://[::1]:8443', 8443),
 ])
 def test_refresh_cookie_name_from_host_url_port(url, port):
-    assert http.refresh_cookie_name(url) == 'RefreshToken_%d' % port
+    assert transport.refresh_cookie_name(url) == 'RefreshToken_%d' % port
 
 
 @pytest.mark.parametrize('bad', ['ftp://host/', 'not a url', 'http:///nohost', 'http://h:99999/', 'http://h/?a=1'])
 def test_bad_host_url_is_a_clear_error(bad):
     with pytest.raises(DuplicatiError) as err:
-        http.Transport(bad)
+        transport.Transport(bad)
     assert 'Invalid host_url' in str(err.value)
     assert 'host_url option' in str(err.value)
 
 
 def test_bad_timeout_is_a_clear_error():
     with pytest.raises(DuplicatiError, match='Invalid timeout'):
-        http.Transport(timeout=0)
+        transport.Transport(timeout=0)
 
 
 def test_retry_after_seconds_and_http_date():
     now = 1700000000.0
-    assert http.parse_retry_after('7', now) == 7.0
+    assert transport.parse_retry_after('7', now) == 7.0
     date = email.utils.formatdate(now + 12, usegmt=True)
-    assert http.parse_retry_after(date, now) == pytest.approx(12.0, abs=1)
-    assert http.parse_retry_after(email.utils.formatdate(now - 50, usegmt=True), now) == 0.0
-    assert http.parse_retry_after('soon', now) is None
-    assert http.parse_retry_after(None, now) is None
+    assert transport.parse_retry_after(date, now) == pytest.approx(12.0, abs=1)
+    assert transport.parse_retry_after(email.utils.formatdate(now - 50, usegmt=True), now) == 0.0
+    assert transport.parse_retry_after('soon', now) is None
+    assert transport.parse_retry_after(None, now) is None
 
 
 # -- requests -------------------------------------------------------------------
@@ -125,7 +125,7 @@ def test_retry_after_seconds_and_http_date():
 def test_json_body_and_headers_are_sent(fake):
     app, url = fake
     app.answers['/api/v1/thing'] = [httpbase.Response.json({'A': 1})]
-    t = transport(url, pre_shared_key='psk-123')
+    t = make_transport(url, pre_shared_key='psk-123')
     resp = t.request('PUT', 'thing', body='new password', headers={'X-Extra': 'yes'})
     assert resp.json() == {'A': 1}
     sent = app.requests[-1]
@@ -139,7 +139,7 @@ def test_json_body_and_headers_are_sent(fake):
 def test_no_psk_header_without_psk(fake):
     app, url = fake
     app.answers['/api/v1/thing'] = [httpbase.Response.json({})]
-    transport(url).request('GET', 'thing')
+    make_transport(url).request('GET', 'thing')
     assert app.requests[-1].header('X-Duplicati-PreSharedKey') is None
 
 
@@ -150,7 +150,7 @@ def test_raw_bytes_and_cookies(fake):
     resp.add_header('Set-Cookie', 'RefreshToken_8200=abc.def; expires=Thu, 01 Jan 2099 00:00:00 GMT; path=/api/v1/auth/refresh')
     resp.add_header('Set-Cookie', 'Other=1; path=/')
     app.answers['/api/v1/file'] = [resp]
-    got = transport(url).request('GET', 'file', raw=True)
+    got = make_transport(url).request('GET', 'file', raw=True)
     assert got.body == payload
     assert got.cookies == {'RefreshToken_8200': 'abc.def', 'Other': '1'}
     assert app.requests[-1].header('Accept') == '*/*'
@@ -160,7 +160,7 @@ def test_get_is_retried_on_503_with_exponential_backoff(fake):
     app, url = fake
     app.answers['/api/v1/flaky'] = [httpbase.Response.text('Service Unavailable', 503)] * 3 + [httpbase.Response.json({'ok': True})]
     sleeps = Sleeps()
-    resp = transport(url, sleep=sleeps, retries=3, backoff=1.0).request('GET', 'flaky')
+    resp = make_transport(url, sleep=sleeps, retries=3, backoff=1.0).request('GET', 'flaky')
     assert resp.json() == {'ok': True}
     assert app.count('/api/v1/flaky') == 4
     # jitter 0.5 -> 75% of 1, 2, 4
@@ -171,7 +171,7 @@ def test_retries_are_bounded(fake):
     app, url = fake
     app.answers['/api/v1/down'] = [httpbase.Response.text('Service Unavailable', 503)]
     with pytest.raises(DuplicatiError) as err:
-        transport(url, retries=2).request('GET', 'down')
+        make_transport(url, retries=2).request('GET', 'down')
     assert app.count('/api/v1/down') == 3
     assert err.value.status == 503
     assert 'the server is unavailable (HTTP 503 after 3 attempts)' in str(err.value)
@@ -182,7 +182,7 @@ def test_post_is_never_repeated_on_503(fake):
     app, url = fake
     app.answers['/api/v1/backup/1/run'] = [httpbase.Response.text('Service Unavailable', 503), httpbase.Response.json({'Status': 'OK'})]
     with pytest.raises(DuplicatiError) as err:
-        transport(url).request('POST', 'backup/1/run')
+        make_transport(url).request('POST', 'backup/1/run')
     assert app.count('/api/v1/backup/1/run') == 1
     assert err.value.status == 503
     assert 'after' not in str(err.value).split('(HTTP 503')[1].split(')')[0]
@@ -191,7 +191,7 @@ def test_post_is_never_repeated_on_503(fake):
 def test_post_marked_idempotent_is_retried(fake):
     app, url = fake
     app.answers['/api/v1/serverstate/resume'] = [httpbase.Response.text('Service Unavailable', 503), httpbase.Response(200, b'')]
-    transport(url).request('POST', 'serverstate/resume', idempotent=True)
+    make_transport(url).request('POST', 'serverstate/resume', idempotent=True)
     assert app.count('/api/v1/serverstate/resume') == 2
 
 
@@ -199,7 +199,7 @@ def test_get_marked_not_idempotent_is_not_retried(fake):
     app, url = fake
     app.answers['/api/v1/once'] = [httpbase.Response.text('Service Unavailable', 503), httpbase.Response.json({})]
     with pytest.raises(DuplicatiError):
-        transport(url).request('GET', 'once', idempotent=False)
+        make_transport(url).request('GET', 'once', idempotent=False)
     assert app.count('/api/v1/once') == 1
 
 
@@ -208,7 +208,7 @@ def test_429_honours_retry_after_seconds(fake):
     limited = httpbase.Response.text('Too Many Requests', 429, headers=[('Retry-After', '3')])
     app.answers['/api/v1/busy'] = [limited, httpbase.Response.json([])]
     sleeps = Sleeps()
-    assert transport(url, sleep=sleeps).request('GET', 'busy').json() == []
+    assert make_transport(url, sleep=sleeps).request('GET', 'busy').json() == []
     assert sleeps.calls == [3.0]
 
 
@@ -218,7 +218,7 @@ def test_429_honours_retry_after_http_date(fake):
     date = email.utils.formatdate(now + 5, usegmt=True)
     app.answers['/api/v1/busy'] = [httpbase.Response.text('x', 429, headers=[('Retry-After', date)]), httpbase.Response.json([])]
     sleeps = Sleeps()
-    transport(url, sleep=sleeps, clock=lambda: now).request('GET', 'busy')
+    make_transport(url, sleep=sleeps, clock=lambda: now).request('GET', 'busy')
     assert sleeps.calls == [pytest.approx(5.0, abs=1)]
 
 
@@ -227,7 +227,7 @@ def test_429_with_too_long_retry_after_gives_up(fake):
     app.answers['/api/v1/busy'] = [httpbase.Response.text('x', 429, headers=[('Retry-After', '3600')])]
     sleeps = Sleeps()
     with pytest.raises(DuplicatiError) as err:
-        transport(url, sleep=sleeps).request('GET', 'busy')
+        make_transport(url, sleep=sleeps).request('GET', 'busy')
     assert sleeps.calls == []
     assert app.count('/api/v1/busy') == 1
     assert 'rate limiting' in str(err.value)
@@ -238,7 +238,7 @@ def test_404_and_other_statuses_are_not_retried(fake):
     app, url = fake
     app.answers['/api/v1/backup/9'] = [httpbase.Response.json({'Error': 'Backup not found', 'Code': 404}, 404)]
     with pytest.raises(DuplicatiError) as err:
-        transport(url).request('GET', 'backup/9')
+        make_transport(url).request('GET', 'backup/9')
     assert app.count('/api/v1/backup/9') == 1
     assert str(err.value) == ('Failed to GET %sapi/v1/backup/9: the server answered with an error (HTTP 404): '
                               'Server error (404): Backup not found.' % url)
@@ -250,7 +250,7 @@ def test_query_is_never_shown_in_errors(fake):
     app, url = fake
     app.answers['/api/v1/backup/1/export'] = [httpbase.Response.json({'Error': 'Invalid operation', 'Code': 401}, 401)]
     with pytest.raises(DuplicatiError) as err:
-        transport(url).request('GET', 'backup/1/export', query={'passphrase': 'TopSecret', 'token': 'tok'})
+        make_transport(url).request('GET', 'backup/1/export', query={'passphrase': 'TopSecret', 'token': 'tok'})
     assert 'TopSecret' not in str(err.value)
     assert 'tok' not in str(err.value.url)
 
@@ -259,8 +259,8 @@ def test_action_and_failure_explain_a_status(fake):
     app, url = fake
     app.answers['/api/v1/auth/login'] = [httpbase.Response.json({'Error': 'Failed to log in', 'Code': 401}, 401)]
     with pytest.raises(DuplicatiError) as err:
-        transport(url).request('POST', 'auth/login', body={'Password': 'x'}, action='log in to',
-                               failures={401: http.Failure('the password was refused', 'Check the password option.')})
+        make_transport(url).request('POST', 'auth/login', body={'Password': 'x'}, action='log in to',
+                               failures={401: transport.Failure('the password was refused', 'Check the password option.')})
     assert str(err.value) == 'Failed to log in to %s: the password was refused (HTTP 401). Check the password option.' % url
 
 
@@ -268,7 +268,7 @@ def test_plain_text_psk_refusal(fake):
     app, url = fake
     app.answers['/api/v1/x'] = [httpbase.Response.text('Invalid PreSharedKey', 403)]
     with pytest.raises(DuplicatiError) as err:
-        transport(url, pre_shared_key='wrong').request('GET', 'x')
+        make_transport(url, pre_shared_key='wrong').request('GET', 'x')
     assert 'the pre-shared key was refused (HTTP 403)' in str(err.value)
     assert 'pre_shared_key' in err.value.hint
 
@@ -277,7 +277,7 @@ def test_hostname_refusal(fake):
     app, url = fake
     app.answers['/api/v1/x'] = [httpbase.Response.json({'Error': 'Invalid hostname: nas.example', 'Code': 403}, 403)]
     with pytest.raises(DuplicatiError) as err:
-        transport(url).request('GET', 'x')
+        make_transport(url).request('GET', 'x')
     assert 'Invalid hostname: nas.example' in str(err.value)
     assert 'allowed host names' in str(err.value)
 
@@ -286,7 +286,7 @@ def test_non_json_answer_is_a_clear_error(fake):
     app, url = fake
     app.answers['/api/v1/html'] = [httpbase.Response(200, b'<html>', 'text/html')]
     with pytest.raises(DuplicatiError, match='not JSON'):
-        transport(url).request('GET', 'html').json()
+        make_transport(url).request('GET', 'html').json()
 
 
 def _free_port():
@@ -301,7 +301,7 @@ def test_connection_refused_says_is_the_server_running():
     url = 'http://127.0.0.1:%d/' % _free_port()
     sleeps = Sleeps()
     with pytest.raises(DuplicatiError) as err:
-        transport(url, sleep=sleeps, retries=2).request('GET', 'backups')
+        make_transport(url, sleep=sleeps, retries=2).request('GET', 'backups')
     text = str(err.value)
     assert text.startswith('Failed to GET %sapi/v1/backups: the connection was refused after 3 attempts.' % url)
     assert 'Is the Duplicati server running' in text and url in text
@@ -312,7 +312,7 @@ def test_connection_refused_post_tried_once():
     url = 'http://127.0.0.1:%d/' % _free_port()
     sleeps = Sleeps()
     with pytest.raises(DuplicatiError) as err:
-        transport(url, sleep=sleeps).request('POST', 'backup/1/run')
+        make_transport(url, sleep=sleeps).request('POST', 'backup/1/run')
     assert sleeps.calls == []
     assert 'attempts' not in str(err.value)
 
@@ -324,7 +324,7 @@ def test_timeout_is_explained():
     url = 'http://127.0.0.1:%d/' % server.getsockname()[1]
     try:
         with pytest.raises(DuplicatiError) as err:
-            transport(url, timeout=1, retries=0).request('GET', 'backups')
+            make_transport(url, timeout=1, retries=0).request('GET', 'backups')
     finally:
         server.close()
     assert 'no answer within 1 seconds' in str(err.value)
@@ -370,10 +370,10 @@ def test_tls_failure_mentions_validate_certs_and_ca_path(tmp_path):
     httpd, url, cert_file = _self_signed_server(tmp_path)
     try:
         with pytest.raises(DuplicatiError) as err:
-            transport(url, retries=3).request('GET', 'backups')
+            make_transport(url, retries=3).request('GET', 'backups')
         # the same server is fine once its certificate is trusted, or checks are off
-        assert transport(url, ca_path=cert_file).request('GET', 'backups').json() == []
-        assert transport(url, validate_certs=False).request('GET', 'backups').json() == []
+        assert make_transport(url, ca_path=cert_file).request('GET', 'backups').json() == []
+        assert make_transport(url, validate_certs=False).request('GET', 'backups').json() == []
     finally:
         httpd.shutdown()
         httpd.server_close()
