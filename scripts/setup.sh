@@ -36,4 +36,4 @@ os.environ.update(env)
 subprocess.check_call([sys.executable, '-m', 'pip', 'install'] +
                       [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')])
 PY
-echo "venv ready: $("$VENV/bin/ansible" --version | head -1)"
+echo "venv ready: $("$VENV/bin/ansible" --version | sed -n 1p)"

@@ -265,7 +265,7 @@ def main(argv=None, environ=None):
     try:
         folder, dummy = resolve_data_folder(process_args, environ, ctx.installdir)
         args, dummy = preload.configure(process_args, 'agent', folder, ctx.installdir, environ,
-                                    portable_mode(process_args, environ), allow_insecure_datafolder(process_args, environ, ctx.installdir))
+                                        portable_mode(process_args, environ), allow_insecure_datafolder(process_args, environ, ctx.installdir))
     except UserInformationError as exc:
         sys.stderr.write('Unhandled exception. Duplicati.Library.Interface.UserInformationException: %s\n' % exc.message)
         return 134
