@@ -5,7 +5,7 @@
 #      instances (.ci/run sets these up; this script never changes the host);
 #   2. the image: debootstrap + chroot install + `podman import`, cached by the hash of
 #      the recipe below (a rootfs tarball under $WORK/molecule and the podman image);
-#   3. the emulator's stand-in .deb packages, mounted read-only into every container;
+#   3. the emulator's stand-in .deb packages (the role copies the agent's from here);
 #   4. a podman network of our own, and the emulated console bound to that network's
 #      gateway address only (reachable from the containers, not from beyond this machine);
 #   5. `molecule test` for each scenario (or those named: scripts/molecule.sh fleet).
@@ -45,7 +45,8 @@ check_host() {
 # ---------------------------------------------------------------------------------------
 # 2. the image. The recipe is this function and the package list; their hash names the
 # image, so changing either rebuilds it and anything else reuses it.
-IMAGE_PACKAGES="systemd systemd-sysv dbus python3 python3-apt python3-cryptography sudo iproute2 procps"
+# python3-cryptography and python3-jwt: the stand-in packages depend on them (packaging/standin.py)
+IMAGE_PACKAGES="systemd systemd-sysv dbus python3 python3-apt python3-cryptography python3-jwt sudo iproute2 procps"
 image_recipe() {
   local rootfs=$1 mirror
   mirror=$(sed -n 's/^URIs: *\(.*\/debian\)\/*$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
@@ -93,6 +94,9 @@ ensure_image() {
   fi
   podman import --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' "$tarball" "$IMAGE" >/dev/null
   lap "image $IMAGE imported"
+  # images of earlier recipes
+  podman images --format '{{.Repository}}:{{.Tag}}' --filter "reference=$IMAGE_NAME" | grep -vxF "$IMAGE" |
+    xargs -r podman rmi >/dev/null 2>&1 || true
 }
 
 # ---------------------------------------------------------------------------------------
@@ -136,6 +140,8 @@ start_network_and_console() {
     die "the emulated console did not start (log: $CONSOLE_STATE/console.log)"
   # the registration link is a secret: it goes to the playbooks in a private file only
   (umask 077; printf '%sremotecontrol/register?token=%s\n' "$CONSOLE_URL" "$token" > "$CONSOLE_STATE/registration_url")
+  # the passphrase that encrypts the secrets of agent.json, for the role's preload.json
+  (umask 077; "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(18))' > "$CONSOLE_STATE/settings_passphrase")
   lap "console at $CONSOLE_URL (bridge $bridge only)"
 }
 
@@ -171,8 +177,10 @@ main() {
   # HOME of their own, never the checkout or the user's home
   mkdir -p "$MOL/home"
   export HOME=$MOL/home ANSIBLE_HOME=$MOL/home/.ansible
-  export DFLEET_MOLECULE_IMAGE=$IMAGE DFLEET_MOLECULE_NETWORK=$NETWORK DFLEET_MOLECULE_DEBS=$MOL/debs
+  local debs=("$MOL"/debs/*-agent.deb)
+  export DFLEET_MOLECULE_IMAGE=$IMAGE DFLEET_MOLECULE_NETWORK=$NETWORK DFLEET_MOLECULE_AGENT_DEB=${debs[0]}
   export DFLEET_CONSOLE_URL=$CONSOLE_URL DFLEET_REGISTRATION_URL_FILE=$CONSOLE_STATE/registration_url
+  export DFLEET_PASSPHRASE_FILE=$CONSOLE_STATE/settings_passphrase
   export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_LOCAL_TEMP=$MOL/home/tmp
   for s in "${scenarios[@]}"; do
     lap "molecule test -s $s"
