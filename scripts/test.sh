@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Every test of the collection, in the order a failure is cheapest to find:
 #   sanity, units (module_utils, modules, the emulator), integration (modules against the
-#   emulator), build (ansible-galaxy collection build + install), molecule (when podman is
-#   present). Ends with one line "summary: N passed, N failed" and a non-zero exit on any failure.
+#   emulator), build (ansible-galaxy collection build + install, from the tarball and from a git
+#   checkout), lint (ruff, ansible-lint, antsibull-docs, antsibull-changelog, ansible-builder),
+#   ecosystem (AWX credential injection, rollout.yml through ansible-runner), molecule (when
+#   podman is present). Ends with one line "summary: N passed, N failed" and a non-zero exit on any failure.
 # Usage: scripts/test.sh [stage ...]   (default: all stages)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
@@ -13,7 +15,7 @@ LOGS=$WORK/logs
 mkdir -p "$LOGS"
 export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(sanity units integration build molecule)
+[ ${#stages[@]} -gt 0 ] || stages=(sanity units integration build lint ecosystem molecule)
 
 passed=0 failed=0 failed_stages=()
 count() { passed=$((passed + $1)); failed=$((failed + $2)); [ "$2" -eq 0 ] || failed_stages+=("$3"); }
@@ -74,9 +76,9 @@ stage_integration() {
 }
 
 stage_build() {
-  say "ansible-galaxy collection build + install"
+  say "ansible-galaxy collection build + install (tarball, git checkout)"
   local out=$WORK/build
-  rm -rf "$out"; mkdir -p "$out/installed"
+  rm -rf "$out"; mkdir -p "$out/installed" "$out/from-git"
   if (cd "$COLL" && ansible-galaxy collection build --force --output-path "$out" >"$LOGS/build.log" 2>&1) &&
      ansible-galaxy collection install --force --offline -p "$out/installed" "$out"/duplicati-fleet-*.tar.gz >>"$LOGS/build.log" 2>&1 &&
      ANSIBLE_COLLECTIONS_PATH=$out/installed ansible-doc -l duplicati.fleet >>"$LOGS/build.log" 2>&1 &&
@@ -87,6 +89,79 @@ stage_build() {
     tail -20 "$LOGS/build.log"
     count 0 1 build
   fi
+  # Install from a git checkout, as `ansible-galaxy collection install git+https://...` does: a
+  # repository holding the working tree, installed through git+file://.
+  local repo=$out/git-source inst=$out/from-git/ansible_collections/duplicati/fleet
+  rm -rf "$repo"; cp -a "$COLL" "$repo"; rm -rf "$repo/.git"
+  if git -C "$repo" init -q && git -C "$repo" add -A &&
+     git -C "$repo" -c user.name=duplicati.fleet -c user.email=ci@duplicati.fleet.invalid commit -q -m "checkout under test" &&
+     ansible-galaxy collection install --force --offline -p "$out/from-git" "git+file://$repo/.git" >"$LOGS/build-git.log" 2>&1 &&
+     [ -f "$inst/MANIFEST.json" ] && [ -f "$inst/roles/duplicati_agent/meta/argument_specs.yml" ] &&
+     [ ! -e "$inst/tests/unit" ] && [ ! -e "$inst/scripts" ] &&
+     ANSIBLE_COLLECTIONS_PATH=$out/from-git ansible-doc duplicati.fleet.agent_registration >>"$LOGS/build-git.log" 2>&1 &&
+     ANSIBLE_COLLECTIONS_PATH=$out/from-git ansible-playbook --syntax-check "$inst/playbooks/rollout.yml" >>"$LOGS/build-git.log" 2>&1; then
+    echo "build: installed from a git checkout (git+file://)"
+    count 1 0 build
+  else
+    tail -20 "$LOGS/build-git.log"
+    count 0 1 build
+  fi
+}
+
+# One check of the lint stage: its name, its log, then the command.
+lint_check() {
+  local name=$1 log=$LOGS/lint-$1.log; shift
+  if (cd "$COLL" && "$@") > "$log" 2>&1; then
+    echo "lint: $name passed"
+    count 1 0 lint
+  else
+    tail -30 "$log"
+    echo "lint: $name FAILED (see $log)"
+    count 0 1 lint
+  fi
+}
+
+ee_check() {
+  # ansible-builder accepts the example EE definition, and finds the collection's own
+  # dependencies (meta/execution-environment.yml) in the installed collection.
+  local ctx=$WORK/ee
+  rm -rf "$ctx"
+  ansible-builder create -f extensions/awx/execution-environment.yml --context "$ctx" &&
+    grep -q 'name: duplicati.fleet' "$ctx/_build/requirements.yml" &&
+    ansible-builder introspect --sanitize "$COLLECTIONS" > "$ctx/introspect.yml" &&
+    cat "$ctx/introspect.yml" &&
+    grep -q "cryptography.*from collection duplicati.fleet" "$ctx/introspect.yml" &&
+    grep -q "libssl-dev \[compile platform:dpkg\].*from collection duplicati.fleet" "$ctx/introspect.yml"
+}
+
+stage_lint() {
+  say "lint: ruff, ansible-lint, collection docs, changelog, execution environment"
+  local lint_paths=() p
+  for p in roles playbooks; do [ -d "$COLL/$p" ] && lint_paths+=("$p"); done
+  lint_check ruff ruff check --no-cache --output-format concise .
+  lint_check ansible-lint env NO_COLOR=1 ansible-lint --nocolor "${lint_paths[@]}"
+  lint_check collection-docs antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+  lint_check changelog antsibull-changelog lint
+  lint_check execution-environment ee_check
+}
+
+stage_ecosystem() {
+  say "ecosystem: AWX credential injection + playbooks/rollout.yml through ansible-runner"
+  local log=$LOGS/ecosystem.log
+  (cd "$COLL" && python -m pytest -q -p no:cacheprovider tests/ecosystem) > "$log" 2>&1
+  local rc=$?
+  local line; line=$(grep -E '^=* *[0-9]+ (passed|failed)|no tests ran|error' "$log" | tail -1)
+  echo "ecosystem: ${line:-no result line}"
+  local p f
+  p=$(sed -n 's/.*\b\([0-9]\+\) passed.*/\1/p' <<<"$line"); p=${p:-0}
+  f=$(sed -n 's/.*\b\([0-9]\+\) failed.*/\1/p' <<<"$line"); f=${f:-0}
+  if [ $rc -ne 0 ]; then
+    grep -E '^(FAILED|ERROR) |^E  ' "$log" | head -30
+    [ "$f" -gt 0 ] || f=1
+  elif [ "$p" -eq 0 ]; then
+    echo "ecosystem: no test ran"; f=1
+  fi
+  count "$p" "$f" ecosystem
 }
 
 stage_molecule() {
