@@ -255,16 +255,25 @@ def _mode(value):
 
 
 def run(module):
-    """Converge preload.json under its lock, so two runs on one host never lose an update."""
+    """Converge preload.json under its lock, so two runs on one host never lose an update.
+
+    A first pass in check mode validates the input and finds out whether anything changes;
+    only then is the folder created and the lock taken (a rejected or idempotent run
+    leaves no trace), and the change is worked out again under the lock.
+    """
     params = module.params
     path = params['path'] or default_preload_path()
-    if module.check_mode:
-        return converge(module, path)
+    real_run = not module.check_mode
+    module.check_mode = True
+    try:
+        planned = converge(module, path)
+    finally:
+        module.check_mode = not real_run
+    if not real_run or not planned['changed']:
+        return planned
     folder = os.path.dirname(path)
-    if params['state'] == 'present' and not os.path.isdir(folder):
-        os.makedirs(folder, 0o755)
     if not os.path.isdir(folder):
-        return converge(module, path)  # state=absent and no folder: nothing to lock or change
+        os.makedirs(folder, 0o755)
     with file_lock(path):
         return converge(module, path)
 
