@@ -11,7 +11,9 @@ every real option may also come from the environment as
 key also falls back to ``SETTINGS_ENCRYPTION_KEY``.
 
 Emulator-only options: ``--pre-shared-key`` (the real Agent sets the PSK in memory),
-``--seed-backups``, ``--run-duration``, ``--access-token-minutes``.
+``--seed-backups``, ``--run-duration``, ``--access-token-minutes``, ``--server-version``
+(the emulated release, what the real server reads from its installed manifest) and
+``--started-by`` (who hosts the server: ``Server``, ``Agent`` or ``Tray icon``).
 """
 
 import os
@@ -62,6 +64,10 @@ def add_arguments(parser):
     parser.add_argument('--run-duration', type=float, default=2.0, help='emulator: seconds a simulated backup run is active')
     parser.add_argument('--access-token-minutes', type=float, default=None,
                         help='emulator: access token lifetime in minutes (default: AccessTokenDurationInMinutes of jwt-config)')
+    parser.add_argument('--server-version', default='2.3.0.4',
+                        help='emulator: the emulated release, a version such as 2.3.0.4 or a release name such as 2.3.0.5_stable_2026-08-01')
+    parser.add_argument('--started-by', default='Server', choices=('Server', 'Agent', 'Tray icon'),
+                        help='emulator: StartedBy of systeminfo (the real origin of the hosting process)')
     return parser
 
 

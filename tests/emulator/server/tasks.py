@@ -29,7 +29,6 @@ from .database import from_ticks, serialize_datetime, to_ticks, utcnow
 
 RESULTS = ('Success', 'Warning', 'Error', 'Fatal')
 _ZERO_TIME = datetime.datetime(1, 1, 1)
-VERSION = '2.3.0.109'
 
 
 def _timespan_text(seconds):
@@ -88,8 +87,9 @@ class EventCounter(object):
 
 
 class TaskRunner(object):
-    def __init__(self, db, run_duration=2.0):
+    def __init__(self, db, run_duration=2.0, version='2.3.0.4 (Duplicati v2.3.0.4 - Stable)'):
         self.db = db
+        self.version = version  # the Version of a result (BasicResults.Version)
         self.run_duration = float(run_duration)
         self.events = EventCounter()
         self._ids = itertools.count(1)
@@ -281,7 +281,7 @@ class TaskRunner(object):
             'AddedFiles': 5, 'SizeOfModifiedFiles': 4096, 'SizeOfAddedFiles': 81920, 'SizeOfExaminedFiles': size,
             'SizeOfOpenedFiles': 86016, 'NotProcessedFiles': 0, 'AddedFolders': 0, 'TooLargeFiles': 0, 'FilesWithError': len(errors),
             'ModifiedFolders': 0, 'ModifiedSymlinks': 0, 'AddedSymlinks': 0, 'DeletedSymlinks': 0, 'PartialBackup': False,
-            'Dryrun': False, 'MainOperation': 'Backup', 'ParsedResult': outcome, 'Interrupted': False, 'Version': VERSION,
+            'Dryrun': False, 'MainOperation': 'Backup', 'ParsedResult': outcome, 'Interrupted': False, 'Version': self.version,
             'EndTime': end.strftime('%Y-%m-%dT%H:%M:%S.%fZ'), 'BeginTime': begin.strftime('%Y-%m-%dT%H:%M:%S.%fZ'),
             'Duration': _timespan_text((end - begin).total_seconds()), 'MessagesActualLength': 0,
             'WarningsActualLength': len(warnings), 'ErrorsActualLength': len(errors), 'Messages': [], 'Warnings': warnings,
