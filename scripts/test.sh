@@ -91,11 +91,11 @@ stage_build() {
   fi
   # Install from a git checkout, as `ansible-galaxy collection install git+https://...` does: a
   # repository holding the working tree, installed through git+file://.
-  local repo=$out/git-source inst=$out/from-git/ansible_collections/duplicati/fleet
-  rm -rf "$repo"; cp -a "$COLL" "$repo"; rm -rf "$repo/.git"
-  if git -C "$repo" init -q && git -C "$repo" add -A &&
-     git -C "$repo" -c user.name=duplicati.fleet -c user.email=ci@duplicati.fleet.invalid commit -q -m "checkout under test" &&
-     ansible-galaxy collection install --force --offline -p "$out/from-git" "git+file://$repo/.git" >"$LOGS/build-git.log" 2>&1 &&
+  local gitsrc=$out/git-source inst=$out/from-git/ansible_collections/duplicati/fleet
+  rm -rf "$gitsrc"; cp -a "$COLL" "$gitsrc"; rm -rf "$gitsrc/.git"
+  if git -C "$gitsrc" init -q && git -C "$gitsrc" add -A &&
+     git -C "$gitsrc" -c user.name=duplicati.fleet -c user.email=ci@duplicati.fleet.invalid commit -q -m "checkout under test" &&
+     ansible-galaxy collection install --force --offline -p "$out/from-git" "git+file://$gitsrc/.git" >"$LOGS/build-git.log" 2>&1 &&
      [ -f "$inst/MANIFEST.json" ] && [ -f "$inst/roles/duplicati_agent/meta/argument_specs.yml" ] &&
      [ ! -e "$inst/tests/unit" ] && [ ! -e "$inst/scripts" ] &&
      ANSIBLE_COLLECTIONS_PATH=$out/from-git ansible-doc duplicati.fleet.agent_registration >>"$LOGS/build-git.log" 2>&1 &&

@@ -28,8 +28,8 @@ HOSTS = ('agent1', 'agent2')
 
 
 def _emulator(*args):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.environ.get('ANSIBLE_COLLECTIONS_PATH'),
-                                                                      os.environ.get('PYTHONPATH')])))
+    path = [os.environ.get('ANSIBLE_COLLECTIONS_PATH'), os.environ.get('PYTHONPATH')]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in path if p))
     return subprocess.run([sys.executable, '-m', 'ansible_collections.duplicati.fleet.tests.emulator'] + list(args),
                           env=env, check=True, capture_output=True, text=True).stdout
 
