@@ -30,6 +30,8 @@ options: {}
 notes:
   - The health check needs no authentication. The module fails when the server cannot be reached,
     and returns RV(healthy=false) when it answers the health check with an error.
+  - The module fails when a healthy server has no C(api/v1/systeminfo) endpoint. Every Duplicati server
+    from 2.1 on has it, so such a O(host_url) does not point at a supported Duplicati server.
 seealso:
   - module: duplicati.fleet.backup_info
   - module: duplicati.fleet.server_state
@@ -97,7 +99,9 @@ queue:
       description: The ID of the backup the task belongs to.
       type: str
 server_version:
-  description: The version of the Duplicati server (C(ServerVersion) of C(GET systeminfo)).
+  description:
+    - The version of the Duplicati server (C(ServerVersion) of C(GET api/v1/systeminfo), which every supported server answers).
+    - V(null) only when the server itself reports no version.
   returned: when the server is healthy
   type: str
   sample: 2.3.0.4
@@ -119,6 +123,7 @@ has_error:
 from ansible_collections.duplicati.fleet.plugins.module_utils import backups, server_state
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.server_module import ServerModule
+from ansible_collections.duplicati.fleet.plugins.module_utils.transport import Failure
 
 
 def _task(pair):
@@ -128,15 +133,18 @@ def _task(pair):
     return dict(task_id=pair.get('Item1'), backup_id=None if pair.get('Item2') is None else str(pair.get('Item2')))
 
 
+# Every supported server (2.1 and later, WebserverCore/Endpoints/V1/SystemInfo.cs) answers GET systeminfo.
+NO_SYSTEMINFO = Failure('the server has no systeminfo endpoint, which every Duplicati server from 2.1 on has',
+                        'Check that host_url points at a Duplicati server (2.1 or later) and includes its path prefix, if any.')
+
+
 def server_version(client):
-    """``ServerVersion`` of ``GET systeminfo``; None when the server does not offer it (HTTP 404)."""
-    try:
-        info = client.request('GET', 'systeminfo')
-    except DuplicatiError as err:
-        if err.status == 404:
-            return None
-        raise
-    return info.get('ServerVersion') if isinstance(info, dict) else None
+    """``ServerVersion`` of ``GET systeminfo`` (None only if the server reports none); a missing endpoint is an error."""
+    info = client.request('GET', 'systeminfo', action='read the version of', failures={404: NO_SYSTEMINFO})
+    if not isinstance(info, dict):
+        raise DuplicatiError('Failed to read the version of %s: the systeminfo answer is not an object.' % client.host_url)
+    version = info.get('ServerVersion')
+    return None if version is None else str(version)
 
 
 def run(server):

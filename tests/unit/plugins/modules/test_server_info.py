@@ -19,7 +19,8 @@ def test_idle_then_paused_with_a_queue(monkeypatch):
         paused = run_module(monkeypatch, server_info, connection(harness), check_mode=True)
     assert idle['changed'] is False and idle['healthy'] is True
     assert idle['program_state'] == 'Running' and idle['active_task'] is None and idle['queue'] == []
-    assert idle['backup_count'] == 2 and 'server_version' in idle
+    assert idle['backup_count'] == 2
+    assert idle['server_version'] == '2.3.0.4'  # the emulated release (--server-version default), ServerVersion of systeminfo
     assert paused['program_state'] == 'Paused' and paused['estimated_pause_end']
     assert [t['backup_id'] for t in paused['queue']] == ['1', '2']
 
@@ -45,3 +46,20 @@ def test_pre_shared_key_and_pre_auth_token(monkeypatch):
 def test_unreachable_fails(monkeypatch):
     result = run_module(monkeypatch, server_info, dict(host_url='http://127.0.0.1:9/', timeout=2))
     assert result['failed'] is True and '127.0.0.1:9' in result['msg']
+
+
+def test_server_version_is_the_servers_own(monkeypatch):
+    with server('--server-version', '2.1.0.5') as harness:
+        result = run_module(monkeypatch, server_info, connection(harness))
+    assert result['failed'] is False and result['server_version'] == '2.1.0.5'
+
+
+def test_a_server_without_systeminfo_is_an_error(monkeypatch):
+    # Every Duplicati from 2.1 on answers GET api/v1/systeminfo (WebserverCore/Endpoints/V1/SystemInfo.cs), so a
+    # healthy server without it is not a supported Duplicati server: here the emulator with that route removed.
+    with server() as harness:
+        harness.app.endpoints[:] = [e for e in harness.app.endpoints if 'systeminfo' not in e.regex.pattern]
+        result = run_module(monkeypatch, server_info, connection(harness))
+    assert result['failed'] is True and result['status'] == 404
+    assert 'no systeminfo endpoint' in result['msg'] and 'Duplicati server (2.1 or later)' in result['msg']
+    assert harness.url in result['msg'] and 'server_version' not in result
