@@ -724,4 +724,3 @@ def join_disabled_api_extensions(option_value):
         if part and part.lower() not in [s.lower() for s in seen]:
             seen.append(part)
     return ','.join(seen)
-
