@@ -1,0 +1,471 @@
+# -*- coding: utf-8 -*-
+# Copyright: duplicati.fleet contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fleet benchmark of the duplicati_agent role and the server modules, against the emulator.
+
+    python benchmarks/fleet_bench.py [--sizes 10,40] [--forks 10] [--repeat 2] [--rows ping,first,rerun,backup_info,uri]
+                                     [--pipelining] [--profile] [--work-dir DIR] [--keep]
+
+A simulated fleet of N inventory hosts on this machine (connection local, the venv's Python), each
+with its own data folder and preload.json, the agent stand-in of tests/emulator/agent as the
+installed agent binary, the package step skipped (``duplicati_agent_package_source: none``, as on
+a pre-staged image) and no service step (``duplicati_agent_manage_service: false``: there is no
+systemd here). Registration is ``method: native`` against the emulated console; the server modules
+talk to the emulated server. The rows, each an ansible-playbook run over the whole fleet:
+
+* ping        - one ``ansible.builtin.ping`` task: the floor of what Ansible costs per host
+* first       - first rollout of the role on fresh hosts (preload -> registration -> verify)
+* rerun       - the same role again: nothing changes
+* backup_info - one ``duplicati.fleet.backup_info`` task per host (password login + list backups)
+* uri         - the same with ``ansible.builtin.uri``: POST api/v1/auth/login, GET api/v1/backups
+
+Every row runs with the same inventory, the same forks and the same settings; the rows alternate
+within each repeat and the median of the repeats is reported. The primary figure is controller CPU:
+user + sys of ansible-playbook and every process below it (``RUSAGE_CHILDREN``), which on a local
+fleet includes the module processes. Wall time is secondary. Each run is checked: its exit code,
+its play recap (no failure, the first rollout changes every host, the re-run none) and, after each
+first rollout, the console's ledger (one new registration per host, none twice).
+
+Targets (ratios of controller CPU at the same N): first <= 8 x ping, rerun <= 5 x ping,
+backup_info <= 1.2 x uri. Growth: per-host slope between sizes, which should stay flat.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROWS = ('ping', 'first', 'rerun', 'backup_info', 'uri')
+TARGETS = {'first': ('ping', 8.0), 'rerun': ('ping', 5.0), 'backup_info': ('uri', 1.2)}
+EMULATOR = 'ansible_collections.duplicati.fleet.tests.emulator'
+SEED_BACKUPS = 5
+RECAP_RE = re.compile(r'^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)'
+                      r'\s+rescued=(\d+)\s+ignored=(\d+)')
+
+PLAYBOOKS = {
+    'ping': '''---
+- name: Baseline
+  hosts: fleet
+  gather_facts: false
+  tasks:
+    - name: Ping
+      ansible.builtin.ping:
+''',
+    'role': '''---
+- name: Roll the agent out
+  hosts: fleet
+  gather_facts: false
+  roles:
+    - role: duplicati.fleet.duplicati_agent
+''',
+    'backup_info': '''---
+- name: List the backups with the module
+  hosts: fleet
+  gather_facts: false
+  tasks:
+    - name: List the backups
+      duplicati.fleet.backup_info:
+        host_url: "{{ bench_server_url }}"
+        password: "{{ bench_server_password }}"
+      register: bench_backups
+      failed_when: bench_backups.backups | length != %(seed)d
+''' % {'seed': SEED_BACKUPS},
+    'uri': '''---
+- name: List the backups with ansible.builtin.uri
+  hosts: fleet
+  gather_facts: false
+  tasks:
+    - name: Log in
+      ansible.builtin.uri:
+        url: "{{ bench_server_url }}api/v1/auth/login"
+        method: POST
+        body_format: json
+        body:
+          Password: "{{ bench_server_password }}"
+          RememberMe: false
+      register: bench_login
+      no_log: true
+    - name: List the backups
+      ansible.builtin.uri:
+        url: "{{ bench_server_url }}api/v1/backups"
+        headers:
+          Authorization: "Bearer {{ bench_login.json.AccessToken }}"
+      register: bench_backups
+      failed_when: bench_backups.json | length != %(seed)d
+''' % {'seed': SEED_BACKUPS},
+}
+
+
+class BenchError(Exception):
+    pass
+
+
+def _write_private(path, text):
+    """Write text to a new file readable by its owner only (temp file + fsync + rename)."""
+    tmp = path + '.tmp'
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _collections_root(work):
+    """The ansible_collections root: ANSIBLE_COLLECTIONS_PATH (scripts/bench.sh syncs the collection
+    there) or, run by hand, a symlink tree to this checkout inside the work folder."""
+    configured = os.environ.get('ANSIBLE_COLLECTIONS_PATH')
+    if configured:
+        for root in configured.split(os.pathsep):
+            if os.path.isdir(os.path.join(root, 'ansible_collections', 'duplicati', 'fleet')):
+                return root
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.join(work, 'collections')
+    os.makedirs(os.path.join(root, 'ansible_collections', 'duplicati'))
+    os.symlink(repo, os.path.join(root, 'ansible_collections', 'duplicati', 'fleet'))
+    return root
+
+
+class Fleet(object):
+    """The emulators, the secrets, the agent stand-in and one inventory per fleet size."""
+
+    def __init__(self, work, collections, forks, pipelining):
+        self.work = work
+        self.collections = collections
+        self.env = dict(os.environ)
+        self.env.update({
+            'ANSIBLE_COLLECTIONS_PATH': collections,
+            'PYTHONPATH': collections + (os.pathsep + os.environ['PYTHONPATH'] if os.environ.get('PYTHONPATH') else ''),
+            'ANSIBLE_FORKS': str(forks),
+            'ANSIBLE_PIPELINING': 'True' if pipelining else 'False',
+            'ANSIBLE_NOCOLOR': '1',
+            'ANSIBLE_FORCE_COLOR': '0',
+            'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.default',
+            'ANSIBLE_LOCAL_TEMP': os.path.join(work, 'ansible-local'),
+            'ANSIBLE_RETRY_FILES_ENABLED': 'False',
+            'ANSIBLE_DEPRECATION_WARNINGS': 'False',
+        })
+        for name in ('ANSIBLE_CONFIG', 'ANSIBLE_CALLBACKS_ENABLED', 'ANSIBLE_CALLBACK_WHITELIST'):
+            self.env.pop(name, None)
+        self.state = os.path.join(work, 'emulator')
+        self.console_url = None
+        self.server_url = None
+        self.started = []
+
+    # ---- set-up ---------------------------------------------------------------------------
+
+    def _emulator(self, args, extra_env=None):
+        env = dict(self.env)
+        env.update(extra_env or {})
+        out = subprocess.check_output([sys.executable, '-m', EMULATOR] + args, env=env, cwd=self.work)
+        return json.loads(out.decode('utf-8').strip().splitlines()[-1])
+
+    def start(self):
+        os.makedirs(self.state)
+        secrets_dir = os.path.join(self.work, 'secrets')
+        os.mkdir(secrets_dir, 0o700)
+        token = secrets.token_urlsafe(24)
+        password = secrets.token_urlsafe(18)
+        _write_private(os.path.join(secrets_dir, 'console_tokens.json'), json.dumps({'bench-fleet': token}))
+        self.console_url = self._emulator(['start', 'console', '--state-dir', self.state, '--max-lifetime', '86400',
+                                           '--token-file', os.path.join(secrets_dir, 'console_tokens.json'),
+                                           '--ledger-file', os.path.join(self.work, 'ledger.json')])['url']
+        self.started.append('console')
+        # the server's password reaches the emulator in its environment, as DUPLICATI__WEBSERVICE_PASSWORD
+        self.server_url = self._emulator(['start', 'server', '--state-dir', self.state, '--max-lifetime', '86400',
+                                          '--server-datafolder', os.path.join(self.work, 'server-data'),
+                                          '--seed-backups', str(SEED_BACKUPS)],
+                                         {'DUPLICATI__WEBSERVICE_PASSWORD': password})['url']
+        self.started.append('server')
+        # secrets reach ansible-playbook as -e @file: a private file, never the command line
+        self.secrets_file = os.path.join(secrets_dir, 'vars.json')
+        _write_private(self.secrets_file, json.dumps({
+            'duplicati_agent_registration_url': '%sremotecontrol/register?token=%s' % (self.console_url, token),
+            'duplicati_agent_settings_passphrase': secrets.token_urlsafe(18),
+            'bench_server_password': password,
+        }))
+        # the agent stand-in as the installed agent binary
+        install = os.path.join(self.work, 'install')
+        os.mkdir(install)
+        self.agent_path = os.path.join(install, 'duplicati-agent')
+        with open(self.agent_path, 'w') as handle:
+            handle.write("#!/bin/sh\nPYTHONPATH='%s' exec '%s' -m %s.agent \"$@\"\n" % (self.env['PYTHONPATH'], sys.executable, EMULATOR))
+        os.chmod(self.agent_path, 0o755)
+        for name, text in PLAYBOOKS.items():
+            with open(os.path.join(self.work, name + '.yml'), 'w') as handle:
+                handle.write(text)
+
+    def stop(self):
+        for component in reversed(self.started):
+            subprocess.call([sys.executable, '-m', EMULATOR, 'stop', '--state-dir', self.state, component],
+                            env=self.env, cwd=self.work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.started = []
+
+    def inventory(self, size):
+        """inventory-N.yml: N local hosts, each with its own folder under hosts-N/."""
+        path = os.path.join(self.work, 'inventory-%d.yml' % size)
+        if os.path.exists(path):
+            return path
+        hosts_dir = os.path.join(self.work, 'hosts-%d' % size)
+        lines = [
+            '---', 'all:', '  children:', '    fleet:', '      vars:',
+            '        ansible_connection: local',
+            '        ansible_python_interpreter: "%s"' % sys.executable,
+            '        bench_host_dir: "%s/{{ inventory_hostname }}"' % hosts_dir,
+            '        bench_server_url: "%s"' % self.server_url,
+            '        duplicati_agent_package_source: none',
+            '        duplicati_agent_manage_service: false',
+            '        duplicati_agent_registration_method: native',
+            '        duplicati_agent_path: "%s"' % self.agent_path,
+            '        duplicati_agent_data_folder: "{{ bench_host_dir }}/data"',
+            '        duplicati_agent_preload_path: "{{ bench_host_dir }}/preload.json"',
+            '      hosts:',
+        ]
+        lines.extend('        host-%04d:' % i for i in range(1, size + 1))
+        with open(path, 'w') as handle:
+            handle.write('\n'.join(lines) + '\n')
+        return path
+
+    def reset_hosts(self, size):
+        """Fresh hosts: no preload.json, no data folder, no registration."""
+        hosts_dir = os.path.join(self.work, 'hosts-%d' % size)
+        if os.path.isdir(hosts_dir):
+            shutil.rmtree(hosts_dir)
+        os.mkdir(hosts_dir)
+
+    def ledger(self):
+        with urllib.request.urlopen(self.console_url + '_emulator/ledger', timeout=30) as answer:
+            data = json.load(answer)
+        return data['count'], data['machines'], len(data['duplicates'])
+
+    # ---- one measured run -----------------------------------------------------------------
+
+    def play(self, size, playbook, log, extra_env=None):
+        """Run ansible-playbook over the fleet of ``size`` hosts; return (cpu s, wall s, recap)."""
+        argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+                '-i', self.inventory(size), '-e', '@' + self.secrets_file, os.path.join(self.work, playbook + '.yml')]
+        env = dict(self.env)
+        env.update(extra_env or {})
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        with open(log, 'wb') as out:
+            rc = subprocess.call(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=self.work)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        recap = _recap(log)
+        if rc != 0 or len(recap) != size or any(r['failed'] or r['unreachable'] for r in recap.values()):
+            raise BenchError('%s over %d hosts failed (rc %d, %d hosts in the recap); see %s' % (playbook, size, rc, len(recap), log))
+        return cpu, wall, recap
+
+
+def _recap(log):
+    hosts = {}
+    in_recap = False
+    with open(log, 'r', errors='replace') as handle:
+        for line in handle:
+            if line.startswith('PLAY RECAP'):
+                in_recap = True
+                continue
+            match = RECAP_RE.match(line) if in_recap else None
+            if match:
+                keys = ('ok', 'changed', 'unreachable', 'failed', 'skipped', 'rescued', 'ignored')
+                hosts[match.group(1)] = dict(zip(keys, (int(v) for v in match.groups()[1:])))
+    return hosts
+
+
+def run_size(fleet, size, rows, repeat, logs):
+    """{row: [(cpu, wall), ...]} for one fleet size; every run checked."""
+    results = dict((row, []) for row in rows)
+    for rep in range(1, repeat + 1):
+        for row in rows:
+            log = os.path.join(logs, '%s-%d-%d.log' % (row, size, rep))
+            if row == 'first':
+                fleet.reset_hosts(size)
+                count, machines, duplicates = fleet.ledger()
+            if row == 'rerun' and 'first' not in rows and rep == 1:
+                # a converged fleet to re-run on
+                fleet.reset_hosts(size)
+                fleet.play(size, 'role', log + '.setup')
+            playbook = 'role' if row in ('first', 'rerun') else row
+            cpu, wall, recap = fleet.play(size, playbook, log)
+            changed = sum(1 for r in recap.values() if r['changed'])
+            if row == 'first':
+                if changed != size:
+                    raise BenchError('the first rollout changed %d of %d hosts; see %s' % (changed, size, log))
+                time.sleep(0.5)  # the console writes its ledger within 0.2 s
+                count2, machines2, duplicates2 = fleet.ledger()
+                if count2 - count != size or machines2 - machines != size or duplicates2 != duplicates:
+                    raise BenchError('the console saw %d registrations of %d new machines (%d twice) for %d hosts'
+                                     % (count2 - count, machines2 - machines, duplicates2 - duplicates, size))
+            elif changed:
+                raise BenchError('%s changed %d hosts; see %s' % (row, changed, log))
+            results[row].append((cpu, wall))
+            print('  N=%-4d %-12s run %d: cpu %7.2f s  wall %7.2f s  tasks/host %s'
+                  % (size, row, rep, cpu, wall, _tasks_per_host(recap)), flush=True)
+    return results
+
+
+def _tasks_per_host(recap):
+    counts = sorted(set(r['ok'] + r['skipped'] for r in recap.values()))
+    return '/'.join(str(c) for c in counts)
+
+
+def profile(fleet, size, logs):
+    """Per-task time of the role (first rollout, then re-run) from ansible.posix.profile_tasks."""
+    extra = {'ANSIBLE_CALLBACKS_ENABLED': 'ansible.posix.profile_tasks', 'PROFILE_TASKS_TASK_OUTPUT_LIMIT': 'all',
+             'PROFILE_TASKS_SORT_ORDER': 'none'}
+    fleet.reset_hosts(size)
+    for label in ('first', 'rerun'):
+        log = os.path.join(logs, 'profile-%s-%d.log' % (label, size))
+        cpu, wall, dummy = fleet.play(size, 'role', log, extra)
+        print('')
+        print('profile of the role, %s, N=%d: cpu %.2f s, wall %.2f s (per-task wall time over all hosts):' % (label, size, cpu, wall))
+        in_summary = False
+        with open(log, 'r', errors='replace') as handle:
+            for line in handle:
+                if re.match(r'^=+\s*$', line.strip()) and not in_summary:
+                    in_summary = True
+                    continue
+                if in_summary and re.search(r' -+ [0-9.]+s$', line.rstrip()):
+                    print('  ' + line.rstrip())
+
+
+def _median(pairs, index):
+    return statistics.median(p[index] for p in pairs)
+
+
+def report(sizes, results, args):
+    print('')
+    print('Fleet benchmark: %s, %d cores, Python %s, ansible-core %s, forks=%d, pipelining=%s, median of %d'
+          % (platform.platform(), os.cpu_count(), platform.python_version(), _ansible_version(), args.forks,
+             args.pipelining, args.repeat))
+    print('controller CPU = user+sys of ansible-playbook and its children (s); ratio = CPU / CPU of the reference row')
+    print('')
+    print('%-6s %-12s %10s %10s %10s %12s %9s %s' % ('N', 'row', 'cpu s', 'wall s', 'cpu/host', 'vs', 'ratio', 'target'))
+    for size in sizes:
+        med = dict((row, (_median(v, 0), _median(v, 1))) for row, v in results[size].items())
+        for row in args.rows:
+            cpu, wall = med[row]
+            ref, target = TARGETS.get(row, ('ping', None))
+            if row == 'ping' or ref not in med:
+                ratio = vs = '-'
+                verdict = ''
+            else:
+                value = cpu / med[ref][0]
+                ratio = '%.2fx' % value
+                vs = '%s' % ref
+                verdict = '<= %.1fx %s' % (target, 'met' if value <= target else 'MISSED') if target else ''
+                if row == 'uri' and 'ping' in med:
+                    ratio = '%.2fx' % (cpu / med['ping'][0])
+                    vs = 'ping'
+            print('%-6d %-12s %10.2f %10.2f %10.3f %12s %9s %s' % (size, row, cpu, wall, cpu / size, vs, ratio, verdict))
+        print('')
+    if len(sizes) > 1:
+        print('growth: per-host slope between sizes (controller CPU s per added host; wall s per added host x forks)')
+        print('%-12s %s' % ('row', '  '.join('%-24s' % ('N %d->%d' % (a, b)) for a, b in zip(sizes, sizes[1:]))))
+        for row in args.rows:
+            cells = []
+            for a, b in zip(sizes, sizes[1:]):
+                cpu_a, wall_a = _median(results[a][row], 0), _median(results[a][row], 1)
+                cpu_b, wall_b = _median(results[b][row], 0), _median(results[b][row], 1)
+                cells.append('%-24s' % ('%.3f cpu, %.3f wall' % ((cpu_b - cpu_a) / (b - a), (wall_b - wall_a) / (b - a) * args.forks)))
+            print('%-12s %s' % (row, '  '.join(cells)))
+        if 'ping' in args.rows:
+            print('')
+            print('slope ratios vs ping (the per-host cost without the fixed start-up):')
+            for row in args.rows:
+                if row == 'ping':
+                    continue
+                cells = []
+                for a, b in zip(sizes, sizes[1:]):
+                    ping = (_median(results[b]['ping'], 0) - _median(results[a]['ping'], 0)) / (b - a)
+                    mine = (_median(results[b][row], 0) - _median(results[a][row], 0)) / (b - a)
+                    cells.append('%-24s' % ('%.2fx' % (mine / ping)))
+                print('%-12s %s' % (row, '  '.join(cells)))
+
+
+def _ansible_version():
+    try:
+        from ansible.release import __version__
+        return __version__
+    except ImportError:
+        return '?'
+
+
+def _parse_sizes(text):
+    try:
+        sizes = sorted(set(int(s) for s in text.split(',') if s.strip()))
+    except ValueError:
+        raise argparse.ArgumentTypeError('sizes are whole numbers separated by commas, like 10,100')
+    if not sizes or sizes[0] < 1 or sizes[-1] > 9999:
+        raise argparse.ArgumentTypeError('sizes must be between 1 and 9999')
+    return sizes
+
+
+def _parse_rows(text):
+    rows = [r.strip() for r in text.split(',') if r.strip()]
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown or not rows:
+        raise argparse.ArgumentTypeError('rows are some of %s' % ','.join(ROWS))
+    return [r for r in ROWS if r in rows]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
+    parser.add_argument('--sizes', type=_parse_sizes, default=[10, 40], help='fleet sizes, e.g. 10,100,500 (default 10,40)')
+    parser.add_argument('--forks', type=int, default=10)
+    parser.add_argument('--repeat', type=int, default=2, help='runs of each row per size; the median is reported')
+    parser.add_argument('--rows', type=_parse_rows, default=list(ROWS), help='some of ' + ','.join(ROWS))
+    parser.add_argument('--pipelining', action='store_true', help='ANSIBLE_PIPELINING=True for every row')
+    parser.add_argument('--profile', action='store_true', help='then profile the role per task at the largest size')
+    parser.add_argument('--work-dir', help='parent of the work folder (default: $DUPLICATI_FLEET_WORK or the temp dir)')
+    parser.add_argument('--keep', action='store_true', help='keep the work folder (logs, hosts) afterwards')
+    args = parser.parse_args()
+    if args.forks < 1 or args.repeat < 1:
+        parser.error('--forks and --repeat must be at least 1')
+
+    parent = args.work_dir or os.environ.get('DUPLICATI_FLEET_WORK') or None
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    work = tempfile.mkdtemp(prefix='fleet-bench-', dir=parent)  # mode 0700
+    logs = os.path.join(work, 'logs')
+    os.mkdir(logs)
+    fleet = Fleet(work, _collections_root(work), args.forks, args.pipelining)
+    failed = False
+    try:
+        fleet.start()
+        print('fleet benchmark: sizes %s, forks %d, %d repeats, rows %s; work folder %s'
+              % (','.join(map(str, args.sizes)), args.forks, args.repeat, ','.join(args.rows), work), flush=True)
+        results = {}
+        for size in args.sizes:
+            results[size] = run_size(fleet, size, args.rows, args.repeat, logs)
+            fleet.reset_hosts(size)
+        report(args.sizes, results, args)
+        if args.profile:
+            profile(fleet, args.sizes[-1], logs)
+    except (BenchError, subprocess.CalledProcessError, OSError) as err:
+        failed = True
+        print('fleet benchmark failed: %s' % err, file=sys.stderr)
+    finally:
+        fleet.stop()
+        if args.keep or failed:
+            print('work folder kept: %s' % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
