@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The day-2 playbooks (backup_window, export_backups, rotate_password) against the emulated Duplicati server
-# through the local connection; each run twice, the second run must change nothing.
+# through the local connection, run by name from the installed collection as users run them; each run twice,
+# the second run must change nothing.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-PLAYBOOKS=$(cd "$HERE/../../../../playbooks" && pwd)
 PY=$(command -v python3 || command -v python)
 [ -n "${ANSIBLE_TEST_PYTHON_INTERPRETER:-}" ] && PY=$ANSIBLE_TEST_PYTHON_INTERPRETER
 export PYTHONPATH=${ANSIBLE_COLLECTIONS_PATH:-$(cd "$HERE/../../../../../../.." && pwd)}${PYTHONPATH:+:$PYTHONPATH}
@@ -49,7 +49,7 @@ recap() { sed -n 's/^server_host *: .*changed=\([0-9]\+\).*failed=\([0-9]\+\).*/
 play() {  # $1: playbook, $2: log, then options
   local book=$1 log=$2; shift 2
   local rc=0
-  ansible-playbook -i "$WORK/inventory.yml" "$PLAYBOOKS/$book" -e "@$WORK/secrets.yml" "$@" > "$log" 2>&1 || rc=$?
+  ansible-playbook -i "$WORK/inventory.yml" "duplicati.fleet.${book%.yml}" -e "@$WORK/secrets.yml" "$@" > "$log" 2>&1 || rc=$?
   echo "   $book $*: $(recap "$log")"
   return $rc
 }
