@@ -111,7 +111,8 @@ class Faults(object):
         with self._lock:
             if self.rate_limit > 0:
                 now = time.monotonic()
-                self._tokens = min(self.rate_limit, self._tokens + (now - self._stamp) * self.rate_limit)
+                # a bucket of one second's worth of requests, and at least one request
+                self._tokens = min(max(self.rate_limit, 1.0), self._tokens + (now - self._stamp) * self.rate_limit)
                 self._stamp = now
                 if self._tokens < 1.0:
                     self.injected_429 += 1

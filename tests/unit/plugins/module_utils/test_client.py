@@ -122,10 +122,12 @@ def test_backup_run_is_never_repeated_on_503():
 
 
 def test_429_waits_as_the_server_asks():
-    with running_server('--webservice-password', PASSWORD, faults=httpbase.Faults(rate_limit=1)) as h:
+    # one request admitted every 4 s: the login takes it, so the next call is answered 429
+    # however slowly a loaded machine gets there
+    with running_server('--webservice-password', PASSWORD, faults=httpbase.Faults(rate_limit=0.25)) as h:
         sleeps = Sleeps(real=True)
         c = client(h, password=PASSWORD, sleep=sleeps)
-        c.login()  # uses the one request admitted in this second
+        c.login()
         assert c.request('GET', 'backups') == []
         assert calls(h, 'GET', '/api/v1/backups', 429) >= 1
         assert sleeps.calls and all(s >= 1 for s in sleeps.calls)  # whole seconds from Retry-After, not the backoff
