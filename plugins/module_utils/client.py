@@ -96,7 +96,7 @@ def transport_from_params(params, **overrides):
     """The ``Transport`` for the shared connection options (``connection_options.py``)."""
     kwargs = dict(
         host_url=params.get('host_url') or DEFAULT_HOST_URL,
-        pre_shared_key=params.get('pre_shared_key'),
+        pre_shared_key=params.get('pre_shared_key') or None,
         validate_certs=params.get('validate_certs', True) is not False,
         ca_path=params.get('ca_path'),
         timeout=params.get('timeout') or DEFAULT_TIMEOUT,
@@ -115,13 +115,14 @@ def connect(params, persist=False, clock=None, probe_data_folder=True, **transpo
     if clock is not None:
         transport_overrides.setdefault('clock', clock)
     transport = transport_from_params(params, **transport_overrides)
+    # an empty value counts as not given: AWX injects unset credential fields as ''
     authenticator = Authenticator(
         transport,
-        password=params.get('password'),
-        access_token=params.get('access_token'),
-        settings_file=params.get('settings_file'),
-        server_data_folder=params.get('server_data_folder'),
-        settings_encryption_key=params.get('settings_encryption_key'),
+        password=params.get('password') or None,
+        access_token=params.get('access_token') or None,
+        settings_file=params.get('settings_file') or None,
+        server_data_folder=params.get('server_data_folder') or None,
+        settings_encryption_key=params.get('settings_encryption_key') or None,
         host_url=params.get('host_url') or DEFAULT_HOST_URL,
         persist=persist,
         probe_data_folder=probe_data_folder,

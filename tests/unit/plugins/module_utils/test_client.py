@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.duplicati.fleet.plugins.module_utils import backups
+from ansible_collections.duplicati.fleet.plugins.module_utils import auth, backups
 from ansible_collections.duplicati.fleet.plugins.module_utils.client import connect
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.tests.emulator import httpbase
@@ -200,3 +200,11 @@ def test_health_needs_no_credentials():
         assert server_state.health(c) == {'healthy': True, 'status': 200, 'message': 'Healthy'}
         assert calls(h, 'GET', '/health') == 1
         assert [e for e in h.app.log if e[2].startswith('/api/')] == []
+
+
+def test_empty_credentials_count_as_not_given():
+    # AWX injects unset credential fields as '' through the environment
+    with server() as h:
+        c = client(h, password=PASSWORD, access_token='', pre_shared_key='', settings_encryption_key='', settings_file='')
+        assert c.request('GET', 'backups') == []
+        assert c.auth.method == auth.METHOD_PASSWORD

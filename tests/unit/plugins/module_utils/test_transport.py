@@ -260,7 +260,7 @@ def test_action_and_failure_explain_a_status(fake):
     app.answers['/api/v1/auth/login'] = [httpbase.Response.json({'Error': 'Failed to log in', 'Code': 401}, 401)]
     with pytest.raises(DuplicatiError) as err:
         make_transport(url).request('POST', 'auth/login', body={'Password': 'x'}, action='log in to',
-                               failures={401: transport.Failure('the password was refused', 'Check the password option.')})
+                                    failures={401: transport.Failure('the password was refused', 'Check the password option.')})
     assert str(err.value) == 'Failed to log in to %s: the password was refused (HTTP 401). Check the password option.' % url
 
 

@@ -25,7 +25,6 @@ import hashlib
 import importlib
 import os
 import pkgutil
-import tempfile
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -186,7 +185,7 @@ def test_rejected_arguments_fail_cleanly_and_change_nothing(name, monkeypatch, t
 
     check()
     print('\n%s: %d rejected, %d accepted; for example: %s' % (name, outcomes['failed'], outcomes['passed'],
-                                                             ' | '.join(sorted(set(outcomes['messages']))[:4])))
+                                                               ' | '.join(sorted(set(outcomes['messages']))[:4])))
     assert outcomes['failed'] > 0
 
 
