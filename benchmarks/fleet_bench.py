@@ -40,6 +40,7 @@ import re
 import resource
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -444,6 +445,14 @@ def main():
     os.mkdir(logs)
     fleet = Fleet(work, _collections_root(work), args.forks, args.pipelining)
     failed = False
+
+    def _interrupted(signum, frame):
+        raise KeyboardInterrupt()
+
+    # stopped by Ctrl-C or kill (even when started in the background, where SIGINT is ignored): the
+    # running ansible-playbook is killed and the emulators are stopped
+    signal.signal(signal.SIGINT, _interrupted)
+    signal.signal(signal.SIGTERM, _interrupted)
     try:
         fleet.start()
         print('fleet benchmark: sizes %s, forks %d, %d repeats, rows %s; work folder %s'
@@ -458,6 +467,9 @@ def main():
     except (BenchError, subprocess.CalledProcessError, OSError) as err:
         failed = True
         print('fleet benchmark failed: %s' % err, file=sys.stderr)
+    except KeyboardInterrupt:
+        failed = True
+        print('fleet benchmark interrupted', file=sys.stderr)
     finally:
         fleet.stop()
         if args.keep or failed:
