@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fleet benchmark of the duplicati_agent role and the server modules, against the emulator.
 
-    python benchmarks/fleet_bench.py [--sizes 10,40] [--forks 10] [--repeat 2] [--rows ping,first,rerun,backup_info,uri]
+    python benchmarks/fleet_bench.py [--sizes 10,30] [--forks 10] [--repeat 2] [--rows ping,first,rerun,backup_info,uri]
                                      [--pipelining] [--profile] [--work-dir DIR] [--keep]
 
 A simulated fleet of N inventory hosts on this machine (connection local, the venv's Python), each
@@ -383,18 +383,18 @@ def report(sizes, results, args):
                 cpu_b, wall_b = _median(results[b][row], 0), _median(results[b][row], 1)
                 cells.append('%-24s' % ('%.3f cpu, %.3f wall' % ((cpu_b - cpu_a) / (b - a), (wall_b - wall_a) / (b - a) * args.forks)))
             print('%-12s %s' % (row, '  '.join(cells)))
-        if 'ping' in args.rows:
-            print('')
-            print('slope ratios vs ping (the per-host cost without the fixed start-up):')
-            for row in args.rows:
-                if row == 'ping':
-                    continue
-                cells = []
-                for a, b in zip(sizes, sizes[1:]):
-                    ping = (_median(results[b]['ping'], 0) - _median(results[a]['ping'], 0)) / (b - a)
-                    mine = (_median(results[b][row], 0) - _median(results[a][row], 0)) / (b - a)
-                    cells.append('%-24s' % ('%.2fx' % (mine / ping)))
-                print('%-12s %s' % (row, '  '.join(cells)))
+        print('')
+        print('slope ratios (the per-host cost without the fixed start-up), against the row of the target:')
+        for row in args.rows:
+            ref = TARGETS.get(row, ('ping', None))[0]
+            if row == 'ping' or ref not in args.rows:
+                continue
+            cells = []
+            for a, b in zip(sizes, sizes[1:]):
+                theirs = (_median(results[b][ref], 0) - _median(results[a][ref], 0)) / (b - a)
+                mine = (_median(results[b][row], 0) - _median(results[a][row], 0)) / (b - a)
+                cells.append('%-24s' % ('%.2fx %s' % (mine / theirs, ref)))
+            print('%-12s %s' % (row, '  '.join(cells)))
 
 
 def _ansible_version():
@@ -425,7 +425,7 @@ def _parse_rows(text):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
-    parser.add_argument('--sizes', type=_parse_sizes, default=[10, 40], help='fleet sizes, e.g. 10,100,500 (default 10,40)')
+    parser.add_argument('--sizes', type=_parse_sizes, default=[10, 30], help='fleet sizes, e.g. 10,100,500 (default 10,30)')
     parser.add_argument('--forks', type=int, default=10)
     parser.add_argument('--repeat', type=int, default=2, help='runs of each row per size; the median is reported')
     parser.add_argument('--rows', type=_parse_rows, default=list(ROWS), help='some of ' + ','.join(ROWS))
