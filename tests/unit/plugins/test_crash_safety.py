@@ -72,7 +72,15 @@ def kill_loop(path, start, check, seed, mid_write_kills=MID_WRITE_KILLS, max_rou
     while rounds < max_rounds and mid_write < mid_write_kills:
         before = read(path)
         proc = start(rounds)
-        time.sleep(rng.uniform(0.0, full_run))
+        if rounds % 2:
+            # every other round: a random moment of the whole run (start-up, reading, writing, renaming)
+            time.sleep(rng.uniform(0.0, full_run))
+        else:
+            # the others: a random moment after the write began, however slow a loaded machine is
+            deadline = time.monotonic() + max(30.0, 5 * full_run)
+            while not temp_files(path) and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0.0, 0.02))
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=60)
         leftovers = temp_files(path)
