@@ -35,7 +35,7 @@ import tempfile
 import time
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-from ansible_collections.duplicati.fleet.plugins.module_utils.registration import MASK, redact
+from ansible_collections.duplicati.fleet.plugins.module_utils.redaction import MASK, redact
 
 PRELOAD_ENV = 'DUPLICATI_PRELOAD_SETTINGS'
 REGISTER_URL_ENV = 'DUPLICATI__REGISTER_REMOTE_CONTROL'

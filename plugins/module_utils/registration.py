@@ -41,16 +41,16 @@ import time
 import uuid
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from ansible.module_utils.six.moves.urllib.parse import parse_qsl, urlsplit
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import SSLValidationError, open_url
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils.redaction import redact, redacted_url
 
 DEFAULT_REGISTRATION_URL = 'https://api.duplicati.com/remotecontrol/register'
 DEFAULT_TIMEOUT = 120
 DEFAULT_RETRIES = 8
-MASK = '********'
 BODY_KEYS = ('instanceId', 'machineId', 'machineName', 'installId', 'localTime', 'version', 'packageTypeId', 'operatingSystem')
 CLAIM_KEYS = ('jwt', 'serverUrl', 'certificateUrl', 'serverCertificates', 'localEncryptionKey', 'statusMessage', 'settings')
 OPERATING_SYSTEMS = {'linux': 'Linux', 'darwin': 'MacOS', 'macos': 'MacOS', 'windows': 'Windows', 'win32': 'Windows'}
@@ -61,55 +61,6 @@ class RegistrationError(DuplicatiError):
 
 
 # ---- the secret ---------------------------------------------------------------------------
-
-def redacted_url(url):
-    """``url`` with every query value and any user info replaced by a mask, for messages."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return MASK
-    netloc = parts.netloc
-    if '@' in netloc:
-        netloc = MASK + '@' + netloc.rsplit('@', 1)[1]
-    query = '&'.join('%s=%s' % (name, MASK) for name, dummy in parse_qsl(parts.query, keep_blank_values=True))
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ''))
-
-
-def secret_fragments(url):
-    """The strings that must never be shown: the URL itself and its query values and user info."""
-    fragments = set()
-    if not url:
-        return []
-    fragments.add(url)
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return [url]
-    for dummy, value in parse_qsl(parts.query, keep_blank_values=True):
-        if len(value) >= 4:
-            fragments.add(value)
-    if parts.query:
-        fragments.add(parts.query)
-    if '@' in parts.netloc:
-        fragments.add(parts.netloc.rsplit('@', 1)[0])
-    for fragment in list(fragments):
-        fragments.add(unquote(fragment))
-    # Longest first, so the whole URL is replaced before its parts are.
-    return sorted((f for f in fragments if f), key=len, reverse=True)
-
-
-def redact(text, url):
-    """``text`` with the registration URL and its secret parts masked."""
-    if text is None:
-        return None
-    text = '%s' % (text,)
-    if not url:
-        return text
-    shown = redacted_url(url)
-    for fragment in secret_fragments(url):
-        text = text.replace(fragment, shown if fragment == url else MASK)
-    return text
-
 
 def check_registration_url(url):
     """Raise ``RegistrationError`` unless ``url`` is an absolute http(s) URL (never quoting it)."""
