@@ -245,6 +245,14 @@ def _host_server(ctx, values, settings, folder, psk):
     namespace.server_datafolder = folder
     namespace.pre_shared_key = psk
     namespace.origin = 'Agent'
+    # the hosted server is the agent's own build: same release, StartedBy "Agent"
+    namespace.started_by = 'Agent'
+    from ..server import systeminfo
+    try:
+        systeminfo.parse_release(_version(ctx.installdir))
+        namespace.server_version = _version(ctx.installdir)
+    except ValueError:
+        pass  # a release the emulated server does not know keeps its default
     note = ('The remote-control connection to %s is not emulated; the agent only hosts the local server'
             % (settings.server_url or 'the console'))
     return server_standin.serve(namespace, 8210, extra_lines=[note])

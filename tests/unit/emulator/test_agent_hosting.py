@@ -117,3 +117,22 @@ def test_server_standin_env_and_command_line(tmp_path):
         assert get('http://127.0.0.1:%d/health' % other)[0] == 200
     finally:
         assert stop(proc) == 0
+
+
+def test_hosted_server_reports_the_agent_release_and_origin(registered, tmp_path):
+    # §1.1: the agent hosts its own build of the server (applicationSettings.Origin = "Agent")
+    port = free_port()
+    proc, dummy = start(AGENT, ['run', '--webservice-port=%d' % port, '--disable-pre-shared-key',
+                                '--webservice-password=hosted-password'], registered, tmp_path)
+    try:
+        status, body = get('http://127.0.0.1:%d/api/v1/auth/login' % port, {'Content-Type': 'application/json'},
+                           b'{"Password": "hosted-password"}')
+        assert status == 200, body
+        token = json.loads(body)['AccessToken']
+        status, body = get('http://127.0.0.1:%d/api/v1/systeminfo' % port, {'Authorization': 'Bearer ' + token})
+        info = json.loads(body)
+        assert status == 200
+        assert info['StartedBy'] == 'Agent'
+        assert info['ServerVersion'] == '2.3.0.109'  # no autoupdate.manifest in the install dir: master's version
+    finally:
+        assert stop(proc) == 0
