@@ -35,6 +35,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import socket
 import tempfile
 import threading
@@ -232,6 +233,8 @@ class ServerApp(EmulatorApp):
     def close(self):
         self.runner.close()
         self.db.close()
+        if self._own_folder:  # a data folder the emulator made for itself goes with it
+            shutil.rmtree(self._own_folder, ignore_errors=True)
 
     # -- routes ---------------------------------------------------------------------------
     def _routes(self):
