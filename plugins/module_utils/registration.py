@@ -32,7 +32,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import email.utils
 import json
 import random
 import socket
@@ -47,6 +46,7 @@ from ansible.module_utils.urls import SSLValidationError, open_url
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.redaction import redact, redacted_url
+from ansible_collections.duplicati.fleet.plugins.module_utils.transport import parse_retry_after
 
 DEFAULT_REGISTRATION_URL = 'https://api.duplicati.com/remotecontrol/register'
 DEFAULT_TIMEOUT = 120
@@ -235,7 +235,7 @@ class RegistrationClient(object):
             if not retryable:
                 raise self._refusal(status, payload, what)
             reason = self._describe(status, headers, payload)
-            after = _retry_after(headers.get('Retry-After')) if status == 429 and headers is not None else None
+            after = parse_retry_after(headers.get('Retry-After'), time.time()) if status == 429 and headers is not None else None
             if after is not None and after > 0:
                 wait = after
             else:
@@ -338,18 +338,6 @@ def _number(value, default):
         return float(value)
     except (TypeError, ValueError):
         return float(default)
-
-
-def _retry_after(value):
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    parsed = email.utils.parsedate_tz(value)
-    if parsed is None:
-        return None
-    return max(0.0, email.utils.mktime_tz(parsed) - time.time())
 
 
 def _status_message(payload):
