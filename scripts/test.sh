@@ -64,7 +64,7 @@ stage_integration() {
   local log=$LOGS/integration.log
   (cd "$COLL" && ansible-test integration --python 3.11 --local --color no) > "$log" 2>&1
   local rc=$?
-  local targets; targets=$(grep -c '^Running .* integration test role' "$log")
+  local targets; targets=$(grep -cE '^Running .* integration test (role|script)' "$log")
   grep -E 'PLAY RECAP|failed=[1-9]|^ERROR|^FATAL' "$log" | tail -20
   if [ $rc -ne 0 ]; then
     echo "integration: failed (see $log)"
