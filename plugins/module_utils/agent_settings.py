@@ -18,7 +18,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import json
 import os
 import re
 
@@ -188,14 +187,7 @@ def _decrypt(value, passphrase, name, source):
 def parse_agent_settings(text, passphrase=None, source='agent.json'):
     """Parse agent.json text like ``Settings.Load``; returns the settings dict with decrypted values."""
     passphrase = check_passphrase(passphrase)
-    if isinstance(text, bytes):
-        text = text.decode('utf-8')
-    if text.startswith(u'\ufeff'):
-        text = text[1:]
-    try:
-        doc = json.loads(text, object_pairs_hook=_pairs_hook)
-    except ValueError as e:
-        raise DuplicatiError('%s is not valid JSON: %s' % (source, e), url=source)
+    doc = dotnet_json.loads(text, source, object_pairs_hook=_pairs_hook)
     if doc is None:
         return default_agent_settings()
     if not isinstance(doc, _Pairs):

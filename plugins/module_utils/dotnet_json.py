@@ -24,6 +24,8 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+
 # Characters the default JavaScriptEncoder refuses to write literally.
 _HTML_SENSITIVE = frozenset('"&\'+<>`')
 _SHORT_ESCAPES = {'\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
@@ -112,3 +114,18 @@ def dumps(value, indent=False, newline='\n'):
     out = []
     _write(value, indent, newline, 0, out)
     return ''.join(out)
+
+
+def loads(text, source, object_pairs_hook=None):
+    """Parse JSON text a Duplicati program wrote (bytes or text, with or without a UTF-8 BOM).
+
+    Bad JSON raises ``DuplicatiError`` naming ``source``.
+    """
+    if isinstance(text, bytes):
+        text = text.decode('utf-8')
+    if text.startswith(u'\ufeff'):
+        text = text[1:]
+    try:
+        return json.loads(text, object_pairs_hook=object_pairs_hook)
+    except ValueError as e:
+        raise DuplicatiError('%s is not valid JSON: %s' % (source, e), url=source)

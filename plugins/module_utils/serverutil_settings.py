@@ -15,7 +15,6 @@ Entries are dicts with those four keys; ``RefreshToken`` in a loaded entry is de
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import json
 import os
 import re
 
@@ -148,14 +147,7 @@ def _decrypt_token(value, key, source, host):
 def parse_serverutil_settings(text, key=None, source='settings.json'):
     """Parse settings.json text like ``Settings.LoadSettings``; returns a list of entry dicts (tokens decrypted)."""
     key = check_key(key)
-    if isinstance(text, bytes):
-        text = text.decode('utf-8')
-    if text.startswith(u'\ufeff'):
-        text = text[1:]
-    try:
-        doc = json.loads(text)
-    except ValueError as e:
-        raise DuplicatiError('%s is not valid JSON: %s' % (source, e), url=source)
+    doc = dotnet_json.loads(text, source)
     if doc is None:
         return []
     if not isinstance(doc, list):
