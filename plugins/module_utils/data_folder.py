@@ -65,6 +65,8 @@ INSTALL_DIRS = {
 WINDOWS_SERVICE_DATA_FOLDER = 'C:\\ProgramData\\Duplicati'
 # The agent.json of the agent service as the packages install it.
 ROOT_SERVICE_DATA_FOLDER = '/root/.config/Duplicati'
+# macOS agent run as a LaunchDaemon (the collection's scope=system), given to it with --server-datafolder.
+MACOS_SYSTEM_DATA_FOLDER = '/Library/Application Support/Duplicati'
 
 
 def normalize_os(os_name):
@@ -303,12 +305,13 @@ def server_database_path(os_name, args=None, env=None, home=None, install_dir=No
     return _pathmod(normalize_os(os_name)).join(folder, SERVER_DATABASE_FILENAME)
 
 
-def service_agent_settings_path(os_name, home=None, windows_service=True):
+def service_agent_settings_path(os_name, home=None, windows_service=True, macos_scope='user'):
     """``agent.json`` of the agent as the packages run it, without overrides.
 
     * Linux deb/rpm: a systemd service as root, ``/root/.config/Duplicati/agent.json``.
     * macOS: a LaunchAgent of the logged-in user: ``<home>/Library/Application Support/Duplicati/agent.json``
-      (``home`` of that user is required).
+      (``home`` of that user is required); with ``macos_scope='system'`` the LaunchDaemon that the collection's
+      service module writes, with its data folder in ``/Library/Application Support/Duplicati``.
     * Windows: the ``Duplicati.Agent`` service as LocalSystem: ``C:\\ProgramData\\Duplicati\\agent.json``;
       with ``windows_service=False`` (agent started in the user context, MSI up to 2.3.0.4) pass the
       user's folders through :func:`agent_settings_path` instead.
@@ -317,6 +320,8 @@ def service_agent_settings_path(os_name, home=None, windows_service=True):
     if os_name == LINUX:
         return posixpath.join(ROOT_SERVICE_DATA_FOLDER, AGENT_SETTINGS_FILENAME)
     if os_name == MACOS:
+        if macos_scope == 'system':
+            return posixpath.join(MACOS_SYSTEM_DATA_FOLDER, AGENT_SETTINGS_FILENAME)
         if _is_blank(home):
             raise DuplicatiError('The macOS agent runs as the logged-in user: the home folder of that user is needed')
         return posixpath.join(home, 'Library', 'Application Support', APP_NAME, AGENT_SETTINGS_FILENAME)

@@ -15,6 +15,8 @@ description:
   - Reports the installed agent (binary, install folder, version, package type from C(package_type_id.txt)), its
     data folder and settings file, whether it is registered, the console URL, the expiry of the console's
     certificates and the service state.
+  - Also reports the platform facts that decide which package and service the host needs (RV(system),
+    RV(os_family), RV(architecture), named as in Ansible's facts), so that a role needs no C(setup) call.
   - Never changes anything.
 author:
   - duplicati.fleet maintainers (!UNKNOWN)
@@ -35,6 +37,16 @@ options:
   data_folder:
     description: The agent's data folder. Default is the folder of O(settings_file).
     type: path
+  macos_scope:
+    description:
+      - On macOS, how the agent runs, as in M(duplicati.fleet.service).
+      - V(user) is the package's LaunchAgent of the logged-in console user, with that user's data folder.
+      - V(system) is the LaunchDaemon written by M(duplicati.fleet.service) with O(duplicati.fleet.service#module:scope=system),
+        with its data folder in C(/Library/Application Support/Duplicati).
+      - Ignored on other systems.
+    type: str
+    choices: [user, system]
+    default: user
 notes:
   - The token and the settings encryption key are never returned.
 seealso:
@@ -135,6 +147,31 @@ service:
   returned: always
   type: dict
   sample: {"name": "duplicati-agent.service", "active": true, "enabled": true}
+system:
+  description: The operating system, as Ansible's C(ansible_facts.system) names it.
+  returned: always
+  type: str
+  sample: Linux
+os_family:
+  description:
+    - The OS family, as Ansible's C(ansible_facts.os_family) names it (C(Debian), C(RedHat), C(Suse), C(Darwin), ...).
+    - On Linux it is read from the C(ID) and C(ID_LIKE) of C(/etc/os-release); C(Linux) when they name no family
+      the module knows.
+  returned: always
+  type: str
+  sample: Debian
+architecture:
+  description: The machine architecture, as Ansible's C(ansible_facts.architecture) names it.
+  returned: always
+  type: str
+  sample: x86_64
+console_user:
+  description:
+    - On macOS, the user logged in at the console (the owner of C(/dev/console)), who runs the package's LaunchAgent;
+      null elsewhere or when nobody is logged in.
+  returned: always
+  type: str
+  sample: alice
 settings_error:
   description: Why C(agent.json) could not be read (for example a wrong passphrase); absent when it was read.
   returned: when the settings file could not be read
@@ -143,13 +180,13 @@ settings_error:
 
 import json
 import os
-import platform
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
 from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
+from ansible_collections.duplicati.fleet.plugins.module_utils import host_platform
 from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 
@@ -175,7 +212,20 @@ def _read_raw_settings(path):
     return doc if isinstance(doc, dict) else None
 
 
-def _service_state(module, os_name):
+def _console_owner():
+    """(uid, user name) of the owner of /dev/console (the logged-in macOS user), or (None, None)."""
+    try:
+        uid = os.stat('/dev/console').st_uid
+    except OSError:
+        return None, None
+    try:
+        import pwd
+        return uid, pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return uid, None
+
+
+def _service_state(module, os_name, macos_scope='user', console_uid=None):
     if os_name == df.LINUX:
         try:
             unit = sm.SystemdService(module, sm.SYSTEMD_UNITS['agent'])
@@ -186,11 +236,12 @@ def _service_state(module, os_name):
         status = unit.status()
         return {'name': unit.unit, 'active': status['active'], 'enabled': status['enabled']}
     if os_name == df.MACOS:
-        label, plist, dummy = sm.LAUNCHD_PACKAGE_AGENTS['agent']
-        try:
-            domain = 'gui/%d' % os.stat('/dev/console').st_uid
-        except OSError:
-            domain = 'gui/%d' % os.getuid()
+        if macos_scope == 'system':
+            label, plist = sm.LAUNCHD_SYSTEM_DAEMONS['agent']
+            domain = 'system'
+        else:
+            label, plist, dummy = sm.LAUNCHD_PACKAGE_AGENTS['agent']
+            domain = 'gui/%d' % (console_uid if console_uid is not None else os.getuid())
         job = sm.LaunchdService(module, label, plist, domain)
         if not job.exists():
             return {'name': label, 'active': None, 'enabled': None}
@@ -201,7 +252,9 @@ def _service_state(module, os_name):
 
 def gather(module):
     params = module.params
-    os_name = df.normalize_os(platform.system())
+    facts = host_platform.host_platform()
+    os_name = df.normalize_os(facts['system'])
+    console_uid, console_user = _console_owner() if os_name == df.MACOS else (None, None)
     agent_path = params['agent_path'] or agent_runner.default_agent_path(os_name)
     installed = os.path.isfile(agent_path)
     install_dir = agent_runner.agent_install_dir(agent_path) if installed else None
@@ -216,17 +269,15 @@ def gather(module):
         settings_file = os.path.join(params['data_folder'], df.AGENT_SETTINGS_FILENAME)
     else:
         home = None
-        if os_name == df.MACOS:
+        if os_name == df.MACOS and params['macos_scope'] == 'user':
             from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import user_home
-            try:
-                home = user_home(os.stat('/dev/console').st_uid)
-            except OSError:
-                home = df.host_home()
-        settings_file = df.service_agent_settings_path(os_name, home=home)
+            home = (user_home(console_uid) if console_uid is not None else None) or df.host_home()
+        settings_file = df.service_agent_settings_path(os_name, home=home, macos_scope=params['macos_scope'])
     folder = params['data_folder'] or os.path.dirname(settings_file)
 
     result = {
-        'changed': False, 'installed': installed, 'agent_path': agent_path, 'install_dir': install_dir,
+        'changed': False, 'system': facts['system'], 'os_family': facts['os_family'],
+        'architecture': facts['architecture'], 'console_user': console_user, 'installed': installed, 'agent_path': agent_path, 'install_dir': install_dir,
         'version': version, 'package_type': package_type, 'data_folder': folder, 'settings_file': settings_file,
         'settings_exists': os.path.isfile(settings_file), 'settings_encrypted': False, 'registered': False,
         'server_url': None, 'certificate_expiry': None,
@@ -254,7 +305,7 @@ def gather(module):
         if raw is not None and result['registered']:
             url = dict((str(k).lower(), v) for k, v in raw.items()).get('serverurl')
             result['server_url'] = url if isinstance(url, str) and url else None
-    result['service'] = _service_state(module, os_name)
+    result['service'] = _service_state(module, os_name, params['macos_scope'], console_uid)
     return result
 
 
@@ -265,6 +316,7 @@ def main():
             settings_file=dict(type='path'),
             settings_passphrase=dict(type='str', no_log=True),
             data_folder=dict(type='path'),
+            macos_scope=dict(type='str', choices=['user', 'system'], default='user'),
         ),
         supports_check_mode=True,
     )

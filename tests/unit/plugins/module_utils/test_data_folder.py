@@ -69,6 +69,7 @@ def test_macos_application_support_and_legacy_rule():
     # macOS ignores XDG_CONFIG_HOME
     assert df.default_storage_folder('agent.json', 'Darwin', env={'XDG_CONFIG_HOME': '/x'}, home=home, exists=NOTHING) == new
     assert df.service_agent_settings_path('Darwin', home=home) == new + '/agent.json'
+    assert df.service_agent_settings_path('Darwin', macos_scope='system') == '/Library/Application Support/Duplicati/agent.json'
     with pytest.raises(DuplicatiError):
         df.service_agent_settings_path('Darwin')
 

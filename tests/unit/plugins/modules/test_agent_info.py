@@ -6,12 +6,14 @@ __metaclass__ = type
 
 import json
 import os
+import platform
 
 import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
+from ansible_collections.duplicati.fleet.plugins.module_utils import host_platform
 from ansible_collections.duplicati.fleet.plugins.modules import agent_info
 
 PASSPHRASE = 'correct horse battery'
@@ -25,7 +27,7 @@ class Exit(Exception):
     pass
 
 
-def run(monkeypatch, args):
+def run(monkeypatch, args, service_state=None):
     def exit_json(self, **kwargs):
         raise Exit(dict(kwargs, failed=False))
 
@@ -35,7 +37,7 @@ def run(monkeypatch, args):
     monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
     state = {'name': 'duplicati-agent.service', 'active': True, 'enabled': False}
-    monkeypatch.setattr(agent_info, '_service_state', lambda module, os_name: state)
+    monkeypatch.setattr(agent_info, '_service_state', service_state or (lambda module, os_name, *scope: state))
     with patch_module_args(dict(args, _ansible_check_mode=True)):
         with pytest.raises(Exit) as caught:
             agent_info.main()
@@ -109,3 +111,50 @@ def test_service_state_of_an_installed_unit():
             answers = {'show': (0, 'LoadState=loaded\n', ''), 'is-active': (0, 'active\n', ''), 'is-enabled': (1, 'disabled\n', '')}
             return answers[argv[1]]
     assert agent_info._service_state(Module(), 'linux') == {'name': 'duplicati-agent.service', 'active': True, 'enabled': False}
+
+
+def test_reports_the_platform_facts_of_this_host(monkeypatch, host):
+    result = run(monkeypatch, host)
+    assert result['system'] == platform.system() and result['architecture'] == platform.machine()
+    assert result['os_family'] == host_platform.host_platform()['os_family']
+    assert result['console_user'] is None
+
+
+@pytest.fixture
+def macos(monkeypatch, tmp_path):
+    """A macOS host whose console user alice has her home under tmp_path; records the scope of the service lookup."""
+    from ansible_collections.duplicati.fleet.plugins.module_utils import atomic_file
+    seen = {}
+    monkeypatch.setattr(host_platform, 'host_platform', lambda: {'system': 'Darwin', 'os_family': 'Darwin', 'architecture': 'arm64'})
+    monkeypatch.setattr(agent_info, '_console_owner', lambda: (501, 'alice'))
+    monkeypatch.setattr(atomic_file, 'user_home', lambda uid: str(tmp_path / 'Users' / 'alice') if uid == 501 else None)
+
+    def service_state(module, os_name, scope='user', console_uid=None):
+        seen.update(os_name=os_name, scope=scope, console_uid=console_uid)
+        return {'name': 'x', 'active': None, 'enabled': None}
+    return seen, service_state
+
+
+def run_macos(monkeypatch, macos, args):
+    seen, service_state = macos
+    return run(monkeypatch, args, service_state), seen
+
+
+def test_macos_user_scope_reads_the_console_user_s_agent(monkeypatch, macos, tmp_path):
+    result, seen = run_macos(monkeypatch, macos, {'agent_path': str(tmp_path / 'none')})
+    assert result['system'] == 'Darwin' and result['os_family'] == 'Darwin' and result['architecture'] == 'arm64'
+    assert result['console_user'] == 'alice'
+    assert result['settings_file'] == str(tmp_path / 'Users' / 'alice' / 'Library' / 'Application Support' / 'Duplicati' / 'agent.json')
+    assert seen == {'os_name': 'macos', 'scope': 'user', 'console_uid': 501}
+
+
+def test_macos_system_scope_reads_the_launch_daemon_s_agent(monkeypatch, macos, tmp_path):
+    result, seen = run_macos(monkeypatch, macos, {'agent_path': str(tmp_path / 'none'), 'macos_scope': 'system'})
+    assert result['settings_file'] == '/Library/Application Support/Duplicati/agent.json'
+    assert result['data_folder'] == '/Library/Application Support/Duplicati'
+    assert seen['scope'] == 'system'
+
+
+def test_an_explicit_data_folder_wins_over_the_macos_scope(monkeypatch, macos, host):
+    result, dummy = run_macos(monkeypatch, macos, dict(host, macos_scope='system'))
+    assert result['settings_file'] == os.path.join(host['data_folder'], 'agent.json')
