@@ -137,8 +137,9 @@ grep -q "The registration of the Duplicati Agent failed:" "$WORK/revoked.log" ||
 echo "== 6. bad input is refused before anything runs"
 if play "$WORK/bad.log" -e "@$WORK/vars.yml" -e duplicati_agent_registration_method=carrier-pigeon; then fail "bad input accepted"; fi
 grep -q "Validation of arguments failed" "$WORK/bad.log" || { cat "$WORK/bad.log"; fail "no argument spec error"; }
-if play "$WORK/bad2.log" -e "@$WORK/vars.yml" -e duplicati_agent_settings_passphrase=short; then fail "short passphrase accepted"; fi
+if play "$WORK/bad2.log" -e "@$WORK/vars.yml" -e duplicati_agent_settings_passphrase=sh0rtpw -v; then fail "short passphrase accepted"; fi
 grep -q "Invalid role input" "$WORK/bad2.log" || { cat "$WORK/bad2.log"; fail "no input error"; }
+! grep -qF sh0rtpw "$WORK/bad2.log" || fail "the refused passphrase is shown"
 
 echo "== 7. state=absent clears the registration and preload.json, keeps the data folder"
 play "$WORK/absent.log" -e "@$WORK/vars.yml" -e duplicati_agent_state=absent || { cat "$WORK/absent.log"; fail "absent run"; }
