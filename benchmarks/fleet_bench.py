@@ -9,12 +9,14 @@
 A simulated fleet of N inventory hosts on this machine (connection local, the venv's Python), each
 with its own data folder and preload.json, the agent stand-in of tests/emulator/agent as the
 installed agent binary, the package step skipped (``duplicati_agent_package_source: none``, as on
-a pre-staged image) and no service step (``duplicati_agent_manage_service: false``: there is no
-systemd here). Registration is ``method: native`` against the emulated console; the server modules
-talk to the emulated server. The rows, each an ansible-playbook run over the whole fleet:
+a pre-staged image) and the agent's systemd unit pre-staged under the host's own root for the
+``systemctl`` stand-in of tests/emulator/systemd (there is no systemd here; the stand-in records
+unit state and runs no service process). Registration is ``method: native`` against the emulated
+console; the server modules talk to the emulated server. The rows, each an ansible-playbook run over
+the whole fleet:
 
 * ping        - one ``ansible.builtin.ping`` task: the floor of what Ansible costs per host
-* first       - first rollout of the role on fresh hosts (preload -> registration -> verify)
+* first       - first rollout of the role on fresh hosts (preload -> registration -> service -> verify)
 * rerun       - the same role again: nothing changes
 * backup_info - one ``duplicati.fleet.backup_info`` task per host (password login + list backups)
 * uri         - the same with ``ansible.builtin.uri``: POST api/v1/auth/login, GET api/v1/backups
@@ -24,7 +26,8 @@ within each repeat and the median of the repeats is reported. The primary figure
 user + sys of ansible-playbook and every process below it (``RUSAGE_CHILDREN``), which on a local
 fleet includes the module processes. Wall time is secondary. Each run is checked: its exit code,
 its play recap (no failure, the first rollout changes every host, the re-run none) and, after each
-first rollout, the console's ledger (one new registration per host, none twice).
+first rollout, the console's ledger (one new registration per host, none twice) and every host's
+service (options file written, unit enabled and active).
 
 Targets (ratios of controller CPU at the same N): first <= 8 x ping, rerun <= 5 x ping,
 backup_info <= 1.2 x uri. Growth: per-host slope between sizes, which should stay flat.
@@ -51,6 +54,20 @@ import urllib.request
 ROWS = ('ping', 'first', 'rerun', 'backup_info', 'uri')
 TARGETS = {'first': ('ping', 8.0), 'rerun': ('ping', 5.0), 'backup_info': ('uri', 1.2)}
 EMULATOR = 'ansible_collections.duplicati.fleet.tests.emulator'
+AGENT_UNIT = 'duplicati-agent.service'
+# The agent's unit as the package installs it (tests/emulator/packaging), its options file under the host's root.
+AGENT_UNIT_TEXT = '''[Unit]
+Description=Duplicati Agent
+After=network.target
+
+[Service]
+EnvironmentFile=-%(root)s/etc/default/duplicati-agent
+ExecStart=%(agent)s run $DAEMON_OPTS
+Restart=always
+
+[Install]
+WantedBy=multi-user.target
+'''
 SEED_BACKUPS = 5
 RECAP_RE = re.compile(r'^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)'
                       r'\s+rescued=(\d+)\s+ignored=(\d+)')
@@ -68,6 +85,10 @@ PLAYBOOKS = {
 - name: Roll the agent out
   hosts: fleet
   gather_facts: false
+  # the systemctl stand-in first on PATH, with the emulated host's own root
+  environment:
+    PATH: "{{ bench_bin_dir }}:{{ lookup('ansible.builtin.env', 'PATH') }}"
+    DUPLICATI_EMULATOR_SYSTEMD_ROOT: "{{ bench_host_dir }}/systemd"
   roles:
     - role: duplicati.fleet.duplicati_agent
 ''',
@@ -203,6 +224,14 @@ class Fleet(object):
         with open(self.agent_path, 'w') as handle:
             handle.write("#!/bin/sh\nPYTHONPATH='%s' exec '%s' -m %s.agent \"$@\"\n" % (self.env['PYTHONPATH'], sys.executable, EMULATOR))
         os.chmod(self.agent_path, 0o755)
+        # the systemctl stand-in: a file of the stdlib only, so it starts as fast as Python can (-S)
+        self.bin_dir = os.path.join(self.work, 'bin')
+        os.mkdir(self.bin_dir)
+        standin = os.path.join(self.collections, 'ansible_collections', 'duplicati', 'fleet', 'tests', 'emulator',
+                               'systemd', '__main__.py')
+        with open(os.path.join(self.bin_dir, 'systemctl'), 'w') as handle:
+            handle.write("#!/bin/sh\nexec '%s' -S '%s' \"$@\"\n" % (sys.executable, standin))
+        os.chmod(os.path.join(self.bin_dir, 'systemctl'), 0o755)
         for name, text in PLAYBOOKS.items():
             with open(os.path.join(self.work, name + '.yml'), 'w') as handle:
                 handle.write(text)
@@ -225,8 +254,9 @@ class Fleet(object):
             '        ansible_python_interpreter: "%s"' % sys.executable,
             '        bench_host_dir: "%s/{{ inventory_hostname }}"' % hosts_dir,
             '        bench_server_url: "%s"' % self.server_url,
+            '        bench_bin_dir: "%s"' % self.bin_dir,
             '        duplicati_agent_package_source: none',
-            '        duplicati_agent_manage_service: false',
+            '        duplicati_agent_manage_service: true',
             '        duplicati_agent_registration_method: native',
             '        duplicati_agent_path: "%s"' % self.agent_path,
             '        duplicati_agent_data_folder: "{{ bench_host_dir }}/data"',
@@ -239,11 +269,35 @@ class Fleet(object):
         return path
 
     def reset_hosts(self, size):
-        """Fresh hosts: no preload.json, no data folder, no registration."""
+        """Fresh hosts: no preload.json, no data folder, no registration; the agent's unit installed, stopped."""
         hosts_dir = os.path.join(self.work, 'hosts-%d' % size)
         if os.path.isdir(hosts_dir):
             shutil.rmtree(hosts_dir)
         os.mkdir(hosts_dir)
+        for i in range(1, size + 1):
+            root = os.path.join(hosts_dir, 'host-%04d' % i, 'systemd')
+            os.makedirs(os.path.join(root, 'lib', 'systemd', 'system'))
+            os.makedirs(os.path.join(root, 'etc', 'default'))
+            with open(os.path.join(root, 'lib', 'systemd', 'system', AGENT_UNIT), 'w') as handle:
+                handle.write(AGENT_UNIT_TEXT % {'root': root, 'agent': self.agent_path})
+
+    def check_services(self, size):
+        """Every host's agent unit enabled and active, with the role's options file; else BenchError."""
+        hosts_dir = os.path.join(self.work, 'hosts-%d' % size)
+        bad = []
+        for i in range(1, size + 1):
+            root = os.path.join(hosts_dir, 'host-%04d' % i, 'systemd')
+            try:
+                with open(os.path.join(root, 'state', AGENT_UNIT + '.json')) as handle:
+                    state = json.load(handle)
+                with open(os.path.join(root, 'etc', 'default', 'duplicati-agent')) as handle:
+                    options = handle.read()
+            except (IOError, OSError, ValueError):
+                state, options = {}, ''
+            if not (state.get('active') and state.get('enabled') and 'DAEMON_OPTS=' in options):
+                bad.append('host-%04d' % i)
+        if bad:
+            raise BenchError('%d hosts have no enabled, active agent service with its options: %s' % (len(bad), ', '.join(bad[:5])))
 
     def ledger(self):
         with urllib.request.urlopen(self.console_url + '_emulator/ledger', timeout=30) as answer:
@@ -310,6 +364,7 @@ def run_size(fleet, size, rows, repeat, logs):
                 if count2 - count != size or machines2 - machines != size or duplicates2 != duplicates:
                     raise BenchError('the console saw %d registrations of %d new machines (%d twice) for %d hosts'
                                      % (count2 - count, machines2 - machines, duplicates2 - duplicates, size))
+                fleet.check_services(size)
             elif changed:
                 raise BenchError('%s changed %d hosts; see %s' % (row, changed, log))
             results[row].append((cpu, wall))

@@ -3,7 +3,9 @@
 # registration against the emulated console with the agent stand-in as the agent binary. Asserts:
 #   --check on a fresh host changes nothing; the first run writes preload.json before anything else and
 #   registers once; the second run changes nothing; a failed registration shows the error with the URL redacted;
-#   state=absent clears the registration and preload.json and keeps the data folder.
+#   state=absent clears the registration and preload.json and keeps the data folder. The agent's systemd unit is
+#   driven by the systemctl stand-in of tests/emulator/systemd: started and enabled with the role's options, stopped
+#   and disabled by state=absent.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -39,12 +41,38 @@ PYTHONPATH='$PYTHONPATH' exec '$PY' -m ansible_collections.duplicati.fleet.tests
 SH
 chmod 755 "$WORK/install/duplicati-agent"
 
+# --- the agent's systemd unit, driven by the systemctl stand-in (no systemd here); the modules inherit this env
+SYSTEMD=$WORK/systemd
+mkdir -p "$SYSTEMD/lib/systemd/system" "$SYSTEMD/etc/default" "$WORK/bin"
+cat > "$SYSTEMD/lib/systemd/system/duplicati-agent.service" <<UNIT
+[Unit]
+Description=Duplicati Agent
+
+[Service]
+EnvironmentFile=-$SYSTEMD/etc/default/duplicati-agent
+ExecStart=$WORK/install/duplicati-agent run \$DAEMON_OPTS
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+cat > "$WORK/bin/systemctl" <<SH
+#!/bin/sh
+PYTHONPATH='$PYTHONPATH' exec '$PY' -m ansible_collections.duplicati.fleet.tests.emulator.systemd "\$@"
+SH
+chmod 755 "$WORK/bin/systemctl"
+export PATH=$WORK/bin:$PATH DUPLICATI_EMULATOR_SYSTEMD_ROOT=$SYSTEMD
+OPTIONS=$SYSTEMD/etc/default/duplicati-agent
+service_state() { "$PY" -c 'import json,sys
+try: s = json.load(open(sys.argv[1]))
+except OSError: s = {}
+print("active" if s.get("active") else "inactive", "enabled" if s.get("enabled") else "disabled")' "$SYSTEMD/state/duplicati-agent.service.json"; }
+
 DATA=$WORK/data/Duplicati
 PRELOAD=$WORK/install/preload.json
 write_vars() {  # $1: file, $2: registration URL
   (umask 077 && cat > "$1" <<YML
 duplicati_agent_package_source: none
-duplicati_agent_manage_service: false
+duplicati_agent_manage_service: true
 duplicati_agent_registration_method: native
 duplicati_agent_registration_url: "$2"
 duplicati_agent_registration_timeout: 30
@@ -88,6 +116,7 @@ play "$WORK/check.log" -e "@$WORK/vars.yml" --check --diff || { cat "$WORK/check
 [ ! -e "$PRELOAD" ] || fail "check mode wrote preload.json"
 [ ! -e "$DATA" ] || fail "check mode created the data folder"
 [ "$(registrations)" = 0 ] || fail "check mode registered"
+[ "$(service_state)" = "inactive disabled" ] && [ ! -e "$OPTIONS" ] || fail "check mode touched the service"
 no_secret_in "$WORK/check.log"
 
 echo "== 2. first run: preload.json first, registered once"
@@ -114,11 +143,28 @@ assert agent["jwt"].startswith("enc-v1:"), "the passphrase did not encrypt agent
 assert agent["serverUrl"], agent
 PYCHECK
 [ "$(registrations)" = 1 ] || fail "expected one registration in the console ledger, got $(registrations)"
+[ "$(service_state)" = "active enabled" ] || fail "the service is $(service_state) after the first run"
+grep -q "^DAEMON_OPTS=.*--server-datafolder=$DATA" "$OPTIONS" || { cat "$OPTIONS"; fail "the service options miss the data folder"; }
+grep -q -- "--disable-pre-shared-key=true" "$OPTIONS" || { cat "$OPTIONS"; fail "the service options miss local access"; }
+no_secret_in "$OPTIONS"
+grep -q "Write the service options, enable the service, and start it" <<<"$changed_tasks" || fail "the service task changed nothing"
 
 echo "== 3. second run: nothing changes"
 play "$WORK/second.log" -e "@$WORK/vars.yml" || { cat "$WORK/second.log"; fail "second run"; }
 [ "$(recap "$WORK/second.log")" = "changed=0 failed=0" ] || { cat "$WORK/second.log"; fail "second run changed something"; }
 [ "$(registrations)" = 1 ] || fail "the second run registered again"
+
+echo "== 3b. a new preload.json restarts the agent so that it reads it"
+changed_tasks_of() { sed -n '/^TASK \[/{s/^TASK \[\(.*\)\] \**$/\1/;h};/^changed: /{x;p;x}' "$1"; }
+play "$WORK/password.log" -e "@$WORK/vars.yml" -e "duplicati_agent_local_password='local password 789'" \
+  || { cat "$WORK/password.log"; fail "run with a new local password"; }
+[ "$(changed_tasks_of "$WORK/password.log")" = "duplicati.fleet.duplicati_agent : Write preload.json
+duplicati.fleet.duplicati_agent : Write the service options, enable the service, and start it (restart it after a new registration or preload.json)" ] \
+  || { cat "$WORK/password.log"; fail "a new preload.json did not restart the agent (and only that)"; }
+grep -qF "local password 789" "$PRELOAD" || fail "the new password is not in preload.json"
+! grep -qF "local password 789" "$WORK/password.log" || fail "the new password is shown"
+play "$WORK/password2.log" -e "@$WORK/vars.yml" || { cat "$WORK/password2.log"; fail "run with the first password again"; }
+[ "$(registrations)" = 1 ] || fail "a preload change registered again"
 
 echo "== 4. --check on a converged host: no change predicted"
 play "$WORK/check2.log" -e "@$WORK/vars.yml" --check || { cat "$WORK/check2.log"; fail "check run on a converged host"; }
@@ -146,6 +192,7 @@ play "$WORK/absent.log" -e "@$WORK/vars.yml" -e duplicati_agent_state=absent || 
 [ ! -e "$DATA/agent.json" ] || fail "agent.json is still there"
 [ ! -e "$PRELOAD" ] || fail "preload.json is still there"
 [ -f "$DATA/machineid.txt" ] || fail "the data folder was not kept"
+[ "$(service_state)" = "inactive disabled" ] || fail "the service is $(service_state) after state=absent"
 play "$WORK/absent2.log" -e "@$WORK/vars.yml" -e duplicati_agent_state=absent || { cat "$WORK/absent2.log"; fail "second absent run"; }
 [ "$(recap "$WORK/absent2.log")" = "changed=0 failed=0" ] || { cat "$WORK/absent2.log"; fail "second absent run changed something"; }
 play "$WORK/purge.log" -e "@$WORK/vars.yml" -e duplicati_agent_state=absent -e "{\"duplicati_agent_purge_data\": true}" \
