@@ -6,13 +6,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import io
-import os
 import subprocess
 import sys
 
 import pytest
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
+from ansible_collections.duplicati.fleet.tests.emulator import child_environment
 from ansible_collections.duplicati.fleet.tests.emulator.systemd import __main__ as systemctl
 
 UNIT = 'duplicati-agent.service'
@@ -81,7 +81,7 @@ def test_systemd_service_drives_the_stand_in(root):
     class Module(object):
         def run_command(self, argv):
             proc = subprocess.run([sys.executable, '-m', 'ansible_collections.duplicati.fleet.tests.emulator.systemd'] + argv[1:],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ), universal_newlines=True)
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_environment(), universal_newlines=True)
             return proc.returncode, proc.stdout, proc.stderr
 
     unit = sm.SystemdService(Module(), UNIT, systemctl='systemctl')
