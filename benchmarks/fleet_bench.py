@@ -288,13 +288,13 @@ class Fleet(object):
         for i in range(1, size + 1):
             root = os.path.join(hosts_dir, 'host-%04d' % i, 'systemd')
             try:
-                with open(os.path.join(root, 'state', AGENT_UNIT + '.json')) as handle:
-                    state = json.load(handle)
+                with open(os.path.join(root, 'state', AGENT_UNIT)) as handle:
+                    state = handle.read().split()
                 with open(os.path.join(root, 'etc', 'default', 'duplicati-agent')) as handle:
                     options = handle.read()
-            except (IOError, OSError, ValueError):
-                state, options = {}, ''
-            if not (state.get('active') and state.get('enabled') and 'DAEMON_OPTS=' in options):
+            except (IOError, OSError):
+                state, options = [], ''
+            if not ('ActiveState=active' in state and 'UnitFileState=enabled' in state and 'DAEMON_OPTS=' in options):
                 bad.append('host-%04d' % i)
         if bad:
             raise BenchError('%d hosts have no enabled, active agent service with its options: %s' % (len(bad), ', '.join(bad[:5])))

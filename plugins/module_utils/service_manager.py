@@ -314,9 +314,15 @@ def plan_actions(active, enabled, state=None, want_enabled=None, options_changed
 # ---- systemd ---------------------------------------------------------------------------
 
 class SystemdService(object):
-    """One systemd unit, driven through ``systemctl`` with the module's ``run_command``."""
+    """One systemd unit, driven through ``systemctl`` with the module's ``run_command``.
+
+    Its state is read with one ``systemctl show`` of the four properties the collection needs (``LoadState``,
+    ``ActiveState``, ``UnitFileState``, ``EnvironmentFiles``), cached until an action changes it.
+    """
 
     ENABLED_STATES = ('enabled', 'enabled-runtime', 'alias', 'static', 'indirect', 'generated')
+    ACTIVE_STATES = ('active', 'activating', 'reloading')
+    PROPERTIES = ('LoadState', 'ActiveState', 'UnitFileState', 'EnvironmentFiles')
 
     def __init__(self, module, unit, systemctl=None):
         self.module = module
@@ -324,39 +330,44 @@ class SystemdService(object):
         self.systemctl = systemctl or module.get_bin_path('systemctl', required=False)
         if not self.systemctl:
             raise DuplicatiError('systemctl was not found on this host; the Duplicati services need systemd on Linux')
+        self._properties = None
 
     def _run(self, *args):
         return self.module.run_command([self.systemctl] + list(args))
 
     def show(self, *properties):
+        """``{property: value}`` of ``systemctl show -p ...``; a property printed more than once keeps its first value."""
         rc, out, err = self._run('show', self.unit, '--no-pager', '-p', ','.join(properties))
         values = {}
         for line in out.splitlines():
             if '=' in line:
                 key, value = line.split('=', 1)
-                values[key] = value
+                values.setdefault(key, value)
         return values
 
+    def properties(self):
+        if self._properties is None:
+            self._properties = self.show(*self.PROPERTIES)
+        return self._properties
+
     def exists(self):
-        return self.show('LoadState').get('LoadState') not in (None, '', 'not-found')
+        return self.properties().get('LoadState') not in (None, '', 'not-found')
 
     def environment_file(self):
-        rc, out, err = self._run('show', self.unit, '--no-pager', '-p', 'EnvironmentFiles')
-        path = environment_file_from_show(out)
+        path = environment_file_from_show('EnvironmentFiles=%s' % self.properties().get('EnvironmentFiles', ''))
         return path.lstrip('-') if path else None
 
     def is_active(self):
-        rc, out, err = self._run('is-active', self.unit)
-        return out.strip() in ('active', 'activating', 'reloading')
+        return self.properties().get('ActiveState', '') in self.ACTIVE_STATES
 
     def is_enabled(self):
-        rc, out, err = self._run('is-enabled', self.unit)
-        return out.strip() in self.ENABLED_STATES
+        return self.properties().get('UnitFileState', '') in self.ENABLED_STATES
 
     def status(self):
         return {'active': self.is_active(), 'enabled': self.is_enabled()}
 
     def apply(self, action):
+        self._properties = None
         rc, out, err = self._run(action, self.unit)
         if rc != 0:
             raise DuplicatiError('systemctl %s %s failed (exit %d): %s' % (action, self.unit, rc, (err or out).strip()))

@@ -7,7 +7,9 @@ It answers the ``systemctl`` verbs the collection uses, with systemd's output an
 a root folder (``$DUPLICATI_EMULATOR_SYSTEMD_ROOT``, one per emulated host):
 
 * unit files: ``<root>/etc/systemd/system/<unit>`` or ``<root>/lib/systemd/system/<unit>``;
-* state: ``<root>/state/<unit>.json`` with ``active`` and ``enabled``, written atomically.
+* state: ``<root>/state/<unit>`` with ``ActiveState=`` and ``UnitFileState=`` lines, written atomically.
+
+It imports nothing but ``os`` and ``sys``, so that it starts about as fast as Python can.
 
 ``show UNIT -p A,B`` prints ``A=value`` lines (``LoadState``, ``ActiveState``, ``UnitFileState``,
 ``EnvironmentFiles`` as ``path (ignore_errors=yes|no)``, ``ExecStart`` raw); ``is-active`` prints ``active`` (exit 0)

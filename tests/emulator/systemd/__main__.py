@@ -3,10 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """``python -m ansible_collections.duplicati.fleet.tests.emulator.systemd VERB [UNIT] [--no-pager] [-p PROPS]``."""
 
-import json
 import os
 import sys
-import tempfile
 
 ROOT_ENV = 'DUPLICATI_EMULATOR_SYSTEMD_ROOT'
 UNIT_DIRS = ('etc/systemd/system', 'lib/systemd/system')
@@ -28,22 +26,27 @@ class Host(object):
         return None
 
     def _state_path(self, unit):
-        return os.path.join(self.root, 'state', unit + '.json')
+        return os.path.join(self.root, 'state', unit)
 
     def state(self, unit):
+        """``{'active': bool, 'enabled': bool}`` from ``<root>/state/<unit>`` (``ActiveState=``/``UnitFileState=`` lines)."""
+        values = {}
         try:
             with open(self._state_path(unit)) as handle:
-                data = json.load(handle)
-        except (IOError, OSError, ValueError):
-            data = {}
-        return {'active': bool(data.get('active')), 'enabled': bool(data.get('enabled'))}
+                for line in handle:
+                    key, sep, value = line.strip().partition('=')
+                    values[key] = value
+        except (IOError, OSError):
+            pass
+        return {'active': values.get('ActiveState') == 'active', 'enabled': values.get('UnitFileState') == 'enabled'}
 
     def save(self, unit, state):
         folder = os.path.dirname(self._state_path(unit))
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix='.' + unit)
-        with os.fdopen(fd, 'w') as handle:
-            json.dump(state, handle)
+        tmp = os.path.join(folder, '.%s.%d.tmp' % (unit, os.getpid()))
+        with open(tmp, 'w') as handle:
+            handle.write('ActiveState=%s\nUnitFileState=%s\n' % ('active' if state['active'] else 'inactive',
+                                                                   'enabled' if state['enabled'] else 'disabled'))
         os.replace(tmp, self._state_path(unit))
 
     def directives(self, unit):

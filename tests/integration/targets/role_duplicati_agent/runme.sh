@@ -62,10 +62,7 @@ SH
 chmod 755 "$WORK/bin/systemctl"
 export PATH=$WORK/bin:$PATH DUPLICATI_EMULATOR_SYSTEMD_ROOT=$SYSTEMD
 OPTIONS=$SYSTEMD/etc/default/duplicati-agent
-service_state() { "$PY" -c 'import json,sys
-try: s = json.load(open(sys.argv[1]))
-except OSError: s = {}
-print("active" if s.get("active") else "inactive", "enabled" if s.get("enabled") else "disabled")' "$SYSTEMD/state/duplicati-agent.service.json"; }
+service_state() { echo "$(systemctl is-active duplicati-agent.service) $(systemctl is-enabled duplicati-agent.service)"; }
 
 DATA=$WORK/data/Duplicati
 PRELOAD=$WORK/install/preload.json

@@ -146,25 +146,49 @@ class FakeModule(object):
         return 0, '', ''
 
 
+SHOW_LOADED = ('LoadState=loaded\nActiveState=inactive\nUnitFileState=enabled\n'
+               'EnvironmentFiles=/etc/default/duplicati-agent (ignore_errors=yes)\nEnvironmentFiles=/etc/other (ignore_errors=no)\n')
+
+
 def test_systemd_status_and_actions():
     module = FakeModule([
-        (['is-active'], (3, 'inactive\n', '')),
-        (['is-enabled'], (0, 'enabled\n', '')),
-        (['show'], (0, 'LoadState=loaded\nEnvironmentFiles=-/etc/default/duplicati-agent (ignore_errors=yes)\n', '')),
+        (['show'], (0, SHOW_LOADED, '')),
         (['start'], (1, '', 'Job failed')),
     ])
     unit = sm.SystemdService(module, 'duplicati-agent.service')
     assert unit.status() == {'active': False, 'enabled': True}
     assert unit.exists()
+    assert unit.environment_file() == '/etc/default/duplicati-agent'
+    # one systemctl call for everything the modules read
+    assert module.calls == [['show', 'duplicati-agent.service', '--no-pager', '-p', 'LoadState,ActiveState,UnitFileState,EnvironmentFiles']]
     unit.apply('restart')
     assert ['restart', 'duplicati-agent.service'] in module.calls
+    # an action makes the next read ask systemctl again
+    unit.status()
+    assert [c[0] for c in module.calls] == ['show', 'restart', 'show']
     with pytest.raises(DuplicatiError, match='Job failed'):
         unit.apply('start')
 
 
+@pytest.mark.parametrize('active_state, unit_file_state, expected', [
+    ('active', 'enabled', {'active': True, 'enabled': True}),
+    ('activating', 'static', {'active': True, 'enabled': True}),
+    ('reloading', 'enabled-runtime', {'active': True, 'enabled': True}),
+    ('failed', 'disabled', {'active': False, 'enabled': False}),
+    ('deactivating', 'masked', {'active': False, 'enabled': False}),
+    ('inactive', 'linked', {'active': False, 'enabled': False}),
+])
+def test_systemd_states(active_state, unit_file_state, expected):
+    module = FakeModule([(['show'], (0, 'LoadState=loaded\nActiveState=%s\nUnitFileState=%s\n' % (active_state, unit_file_state), ''))])
+    assert sm.SystemdService(module, 'duplicati-agent.service').status() == expected
+
+
 def test_systemd_unknown_unit():
-    unit = sm.SystemdService(FakeModule([(['show'], (0, 'LoadState=not-found\n', ''))]), 'duplicati-agent.service')
+    unit = sm.SystemdService(FakeModule([(['show'], (0, 'LoadState=not-found\nActiveState=inactive\nUnitFileState=\nEnvironmentFiles=\n', ''))]),
+                             'duplicati-agent.service')
     assert not unit.exists()
+    assert unit.environment_file() is None
+    assert unit.status() == {'active': False, 'enabled': False}
 
 
 def test_launchd_plist_round_trip():

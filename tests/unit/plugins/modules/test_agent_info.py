@@ -108,7 +108,7 @@ def test_service_state_of_an_installed_unit():
             return '/bin/systemctl'
 
         def run_command(self, argv):
-            answers = {'show': (0, 'LoadState=loaded\n', ''), 'is-active': (0, 'active\n', ''), 'is-enabled': (1, 'disabled\n', '')}
+            answers = {'show': (0, 'LoadState=loaded\nActiveState=active\nUnitFileState=disabled\n', '')}
             return answers[argv[1]]
     assert agent_info._service_state(Module(), 'linux') == {'name': 'duplicati-agent.service', 'active': True, 'enabled': False}
 
