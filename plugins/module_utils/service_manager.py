@@ -357,6 +357,19 @@ class SystemdService(object):
         path = environment_file_from_show('EnvironmentFiles=%s' % self.properties().get('EnvironmentFiles', ''))
         return path.lstrip('-') if path else None
 
+    def options_file(self, name):
+        """The options file of Duplicati service ``name`` (agent, server): the unit's ``EnvironmentFile``, else the
+        package family's default (``/etc/default/...`` or ``/etc/sysconfig/...``)."""
+        return (self.environment_file() if self.exists() else None) or options_file_path(name, detect_package_family())
+
+    def daemon_opts(self, name):
+        """The ``DAEMON_OPTS`` of the options file, or None when the file is absent or cannot be read."""
+        try:
+            with open(self.options_file(name), 'rb') as handle:
+                return parse_daemon_opts(handle.read().decode('utf-8'))
+        except (IOError, OSError, UnicodeDecodeError, DuplicatiError):
+            return None
+
     def is_active(self):
         return self.properties().get('ActiveState', '') in self.ACTIVE_STATES
 

@@ -143,10 +143,14 @@ certificate_expiry:
   type: str
   sample: '2027-08-22T10:11:12+00:00'
 service:
-  description: The service state, with keys C(name), C(active) and C(enabled) (null when unknown).
+  description:
+    - The service state, with keys C(name), C(active) and C(enabled) (null when unknown).
+    - C(daemon_opts) is the list of options in the service's options file (C(DAEMON_OPTS) of the unit's
+      C(EnvironmentFile)), with the values of secret options masked, as M(duplicati.fleet.service) reports them;
+      null when the file is absent and on macOS.
   returned: always
   type: dict
-  sample: {"name": "duplicati-agent.service", "active": true, "enabled": true}
+  sample: {"name": "duplicati-agent.service", "active": true, "enabled": true, "daemon_opts": ["--webservice-port=8210"]}
 system:
   description: The operating system, as Ansible's C(ansible_facts.system) names it.
   returned: always
@@ -230,11 +234,13 @@ def _service_state(module, os_name, macos_scope='user', console_uid=None):
         try:
             unit = sm.SystemdService(module, sm.SYSTEMD_UNITS['agent'])
         except DuplicatiError:
-            return {'name': sm.SYSTEMD_UNITS['agent'], 'active': None, 'enabled': None}
+            return {'name': sm.SYSTEMD_UNITS['agent'], 'active': None, 'enabled': None, 'daemon_opts': None}
         if not unit.exists():
-            return {'name': unit.unit, 'active': None, 'enabled': None}
+            return {'name': unit.unit, 'active': None, 'enabled': None, 'daemon_opts': None}
         status = unit.status()
-        return {'name': unit.unit, 'active': status['active'], 'enabled': status['enabled']}
+        opts = unit.daemon_opts('agent')
+        return {'name': unit.unit, 'active': status['active'], 'enabled': status['enabled'],
+                'daemon_opts': sm.mask_daemon_opts(opts) if opts is not None else None}
     if os_name == df.MACOS:
         if macos_scope == 'system':
             label, plist = sm.LAUNCHD_SYSTEM_DAEMONS['agent']
@@ -244,10 +250,10 @@ def _service_state(module, os_name, macos_scope='user', console_uid=None):
             domain = 'gui/%d' % (console_uid if console_uid is not None else os.getuid())
         job = sm.LaunchdService(module, label, plist, domain)
         if not job.exists():
-            return {'name': label, 'active': None, 'enabled': None}
+            return {'name': label, 'active': None, 'enabled': None, 'daemon_opts': None}
         status = job.status()
-        return {'name': label, 'active': status['active'], 'enabled': status['enabled']}
-    return {'name': None, 'active': None, 'enabled': None}
+        return {'name': label, 'active': status['active'], 'enabled': status['enabled'], 'daemon_opts': None}
+    return {'name': None, 'active': None, 'enabled': None, 'daemon_opts': None}
 
 
 def gather(module):

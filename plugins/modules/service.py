@@ -197,9 +197,7 @@ def converge_systemd(module, params):
     if not installed and wants_service:
         raise DuplicatiError('The %s service is not installed on this host' % unit.unit,
                              hint='Install the Duplicati package first.')
-    path = params['options_file'] or (unit.environment_file() if installed else None)
-    if not path:
-        path = sm.options_file_path(name, sm.detect_package_family())
+    path = params['options_file'] or unit.options_file(name)
     result = {'options_file': path, 'service': unit.unit, 'options_changed': False}
     old_bytes = _read(path)
     old_text = old_bytes.decode('utf-8') if old_bytes is not None else None

@@ -150,6 +150,9 @@ echo "== 3. second run: nothing changes"
 play "$WORK/second.log" -e "@$WORK/vars.yml" || { cat "$WORK/second.log"; fail "second run"; }
 [ "$(recap "$WORK/second.log")" = "changed=0 failed=0" ] || { cat "$WORK/second.log"; fail "second run changed something"; }
 [ "$(registrations)" = 1 ] || fail "the second run registered again"
+# agent_info saw the service running, enabled and with the role's options: the service module is not called
+sed -n '/^TASK \[duplicati.fleet.duplicati_agent : Write the service options/,/^$/p' "$WORK/second.log" | grep -q "^skipping: \[agent_host\]" \
+  || { cat "$WORK/second.log"; fail "the second run called the service module on a converged service"; }
 
 echo "== 3b. a new preload.json restarts the agent so that it reads it"
 changed_tasks_of() { sed -n '/^TASK \[/{s/^TASK \[\(.*\)\] \**$/\1/;h};/^changed: /{x;p;x}' "$1"; }
@@ -162,6 +165,15 @@ grep -qF "local password 789" "$PRELOAD" || fail "the new password is not in pre
 ! grep -qF "local password 789" "$WORK/password.log" || fail "the new password is shown"
 play "$WORK/password2.log" -e "@$WORK/vars.yml" || { cat "$WORK/password2.log"; fail "run with the first password again"; }
 [ "$(registrations)" = 1 ] || fail "a preload change registered again"
+
+echo "== 3c. a stopped agent or changed options bring the service module back"
+systemctl stop duplicati-agent.service
+play "$WORK/stopped.log" -e "@$WORK/vars.yml" || { cat "$WORK/stopped.log"; fail "run on a stopped agent"; }
+[ "$(service_state)" = "active enabled" ] || fail "the stopped agent was not started ($(service_state))"
+play "$WORK/port.log" -e "@$WORK/vars.yml" -e duplicati_agent_webservice_port=8299 || { cat "$WORK/port.log"; fail "run with a new port"; }
+grep -q -- "--webservice-port=8299" "$OPTIONS" || { cat "$OPTIONS"; fail "the new port is not in the service options"; }
+play "$WORK/port2.log" -e "@$WORK/vars.yml" || { cat "$WORK/port2.log"; fail "run with the default port again"; }
+! grep -q -- "--webservice-port" "$OPTIONS" || { cat "$OPTIONS"; fail "the port option was not removed"; }
 
 echo "== 4. --check on a converged host: no change predicted"
 play "$WORK/check2.log" -e "@$WORK/vars.yml" --check || { cat "$WORK/check2.log"; fail "check run on a converged host"; }

@@ -99,18 +99,34 @@ def test_service_state_without_systemd_is_unknown():
     class Module(object):
         def get_bin_path(self, name, required=False):
             return None
-    assert agent_info._service_state(Module(), 'linux') == {'name': 'duplicati-agent.service', 'active': None, 'enabled': None}
+    assert agent_info._service_state(Module(), 'linux') == {'name': 'duplicati-agent.service', 'active': None, 'enabled': None,
+                                                            'daemon_opts': None}
 
 
-def test_service_state_of_an_installed_unit():
+def _systemd_module(show):
     class Module(object):
         def get_bin_path(self, name, required=False):
             return '/bin/systemctl'
 
         def run_command(self, argv):
-            answers = {'show': (0, 'LoadState=loaded\nActiveState=active\nUnitFileState=disabled\n', '')}
-            return answers[argv[1]]
-    assert agent_info._service_state(Module(), 'linux') == {'name': 'duplicati-agent.service', 'active': True, 'enabled': False}
+            return {'show': (0, show, '')}[argv[1]]
+    return Module()
+
+
+def test_service_state_of_an_installed_unit(tmp_path):
+    options = tmp_path / 'duplicati-agent'
+    options.write_text('# comment\nDAEMON_OPTS="--webservice-port=8300 --webservice-password=hunter2-secret"\n')
+    show = 'LoadState=loaded\nActiveState=active\nUnitFileState=disabled\nEnvironmentFiles=%s (ignore_errors=yes)\n' % options
+    state = agent_info._service_state(_systemd_module(show), 'linux')
+    assert state == {'name': 'duplicati-agent.service', 'active': True, 'enabled': False,
+                     'daemon_opts': ['--webservice-port=8300', '--webservice-password=********']}
+    assert 'hunter2' not in json.dumps(state)
+
+
+def test_service_state_without_an_options_file(tmp_path):
+    show = 'LoadState=loaded\nActiveState=inactive\nUnitFileState=enabled\nEnvironmentFiles=%s (ignore_errors=yes)\n' % (tmp_path / 'none')
+    assert agent_info._service_state(_systemd_module(show), 'linux') == {
+        'name': 'duplicati-agent.service', 'active': False, 'enabled': True, 'daemon_opts': None}
 
 
 def test_reports_the_platform_facts_of_this_host(monkeypatch, host):
@@ -131,7 +147,7 @@ def macos(monkeypatch, tmp_path):
 
     def service_state(module, os_name, scope='user', console_uid=None):
         seen.update(os_name=os_name, scope=scope, console_uid=console_uid)
-        return {'name': 'x', 'active': None, 'enabled': None}
+        return {'name': 'x', 'active': None, 'enabled': None, 'daemon_opts': None}
     return seen, service_state
 
 

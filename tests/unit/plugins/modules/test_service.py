@@ -53,6 +53,9 @@ class FakeUnit(object):
     def environment_file(self):
         return self.env_file
 
+    # the real decision (EnvironmentFile, else the package family's default) on top of this fake state
+    options_file = sm.SystemdService.options_file
+
     def status(self):
         return {'active': self.active, 'enabled': self.enabled}
 
