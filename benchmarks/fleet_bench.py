@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fleet benchmark of the duplicati_agent role and the server modules, against the emulator.
 
-    python benchmarks/fleet_bench.py [--sizes 10,30] [--forks 10] [--repeat 2] [--rows ping,first,rerun,backup_info,uri]
+    python benchmarks/fleet_bench.py [--sizes 10,30] [--forks 10] [--repeat 3] [--rows ping,first,rerun,backup_info,uri]
                                      [--pipelining] [--profile] [--work-dir DIR] [--keep]
 
 A simulated fleet of N inventory hosts on this machine (connection local, the venv's Python), each
@@ -22,7 +22,8 @@ the whole fleet:
 * uri         - the same with ``ansible.builtin.uri``: POST api/v1/auth/login, GET api/v1/backups
 
 Every row runs with the same inventory, the same forks and the same settings; the rows alternate
-within each repeat and the median of the repeats is reported. The primary figure is controller CPU:
+within each repeat; CPU and wall time are the median of the repeats, and a ratio is taken between two
+rows of the same repeat, the median of those ratios reported. The primary figure is controller CPU:
 user + sys of ansible-playbook and every process below it (``RUSAGE_CHILDREN``), which on a local
 fleet includes the module processes. Wall time is secondary. Each run is checked: its exit code,
 its play recap (no failure, the first rollout changes every host, the re-run none) and, after each
@@ -402,31 +403,35 @@ def _median(pairs, index):
     return statistics.median(p[index] for p in pairs)
 
 
+def _ratios(mine, theirs):
+    """CPU ratios of two rows repeat by repeat (the runs of one repeat are minutes apart, so a drift of the
+    machine's speed between repeats cancels out): (median, lowest, highest)."""
+    values = [m[0] / t[0] for m, t in zip(mine, theirs)]
+    return statistics.median(values), min(values), max(values)
+
+
 def report(sizes, results, args):
     print('')
     print('Fleet benchmark: %s, %d cores, Python %s, ansible-core %s, forks=%d, pipelining=%s, median of %d'
           % (platform.platform(), os.cpu_count(), platform.python_version(), _ansible_version(), args.forks,
              args.pipelining, args.repeat))
-    print('controller CPU = user+sys of ansible-playbook and its children (s); ratio = CPU / CPU of the reference row')
+    print('controller CPU = user+sys of ansible-playbook and its children (s), median of the repeats;')
+    print('ratio = CPU / CPU of the reference row in the same repeat, median of the repeats (lowest-highest)')
     print('')
-    print('%-6s %-12s %10s %10s %10s %12s %9s %s' % ('N', 'row', 'cpu s', 'wall s', 'cpu/host', 'vs', 'ratio', 'target'))
+    print('%-6s %-12s %10s %10s %10s %8s %9s %13s %s' % ('N', 'row', 'cpu s', 'wall s', 'cpu/host', 'vs', 'ratio', 'range', 'target'))
     for size in sizes:
         med = dict((row, (_median(v, 0), _median(v, 1))) for row, v in results[size].items())
         for row in args.rows:
             cpu, wall = med[row]
             ref, target = TARGETS.get(row, ('ping', None))
             if row == 'ping' or ref not in med:
-                ratio = vs = '-'
+                ratio = vs = spread = '-'
                 verdict = ''
             else:
-                value = cpu / med[ref][0]
-                ratio = '%.2fx' % value
-                vs = '%s' % ref
+                value, low, high = _ratios(results[size][row], results[size][ref])
+                ratio, spread, vs = '%.2fx' % value, '%.2f-%.2f' % (low, high), ref
                 verdict = '<= %.1fx %s' % (target, 'met' if value <= target else 'MISSED') if target else ''
-                if row == 'uri' and 'ping' in med:
-                    ratio = '%.2fx' % (cpu / med['ping'][0])
-                    vs = 'ping'
-            print('%-6d %-12s %10.2f %10.2f %10.3f %12s %9s %s' % (size, row, cpu, wall, cpu / size, vs, ratio, verdict))
+            print('%-6d %-12s %10.2f %10.2f %10.3f %8s %9s %13s %s' % (size, row, cpu, wall, cpu / size, vs, ratio, spread, verdict))
         print('')
     if len(sizes) > 1:
         print('growth: per-host slope between sizes (controller CPU s per added host; wall s per added host x forks)')
@@ -482,7 +487,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--sizes', type=_parse_sizes, default=[10, 30], help='fleet sizes, e.g. 10,100,500 (default 10,30)')
     parser.add_argument('--forks', type=int, default=10)
-    parser.add_argument('--repeat', type=int, default=2, help='runs of each row per size; the median is reported')
+    parser.add_argument('--repeat', type=int, default=3, help='runs of each row per size; the median is reported')
     parser.add_argument('--rows', type=_parse_rows, default=list(ROWS), help='some of ' + ','.join(ROWS))
     parser.add_argument('--pipelining', action='store_true', help='ANSIBLE_PIPELINING=True for every row')
     parser.add_argument('--profile', action='store_true', help='then profile the role per task at the largest size')
