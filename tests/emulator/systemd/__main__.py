@@ -44,9 +44,10 @@ class Host(object):
         folder = os.path.dirname(self._state_path(unit))
         os.makedirs(folder, exist_ok=True)
         tmp = os.path.join(folder, '.%s.%d.tmp' % (unit, os.getpid()))
+        active = 'active' if state['active'] else 'inactive'
+        enabled = 'enabled' if state['enabled'] else 'disabled'
         with open(tmp, 'w') as handle:
-            handle.write('ActiveState=%s\nUnitFileState=%s\n' % ('active' if state['active'] else 'inactive',
-                                                                   'enabled' if state['enabled'] else 'disabled'))
+            handle.write('ActiveState=%s\nUnitFileState=%s\n' % (active, enabled))
         os.replace(tmp, self._state_path(unit))
 
     def directives(self, unit):

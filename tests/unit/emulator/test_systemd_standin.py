@@ -81,7 +81,8 @@ def test_systemd_service_drives_the_stand_in(root):
     class Module(object):
         def run_command(self, argv):
             proc = subprocess.run([sys.executable, '-m', 'ansible_collections.duplicati.fleet.tests.emulator.systemd'] + argv[1:],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_environment(), universal_newlines=True)
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_environment(), universal_newlines=True,
+                                  check=False)
             return proc.returncode, proc.stdout, proc.stderr
 
     unit = sm.SystemdService(Module(), UNIT, systemctl='systemctl')
