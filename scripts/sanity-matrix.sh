@@ -32,30 +32,6 @@ done
 sync_collection
 all_versions=$("$PYTHON" -m pip index versions ansible-core --disable-pip-version-check 2>/dev/null | sed -n 's/^Available versions: //p' | tr -d ' ' | tr ',' '\n')
 
-# ansible-test bootstraps pip in each sanity venv from a download site this network cannot
-# reach; it looks in its cache first (see scripts/setup.sh). Each ansible-core pins its own pip.
-pip_shim() {
-  local venv=$1 pip_version
-  pip_version=$("$venv/bin/python" - <<'PY'
-import re, ansible_test, os
-src = open(os.path.join(os.path.dirname(ansible_test.__file__), '_internal', 'python_requirements.py')).read()
-print(re.search(r"pip='([0-9.]+)'", src).group(1))
-PY
-) || return 1
-  mkdir -p "$HOME/.ansible/test/cache"
-  cat > "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py" <<'PY'
-# Offline stand-in for ansible-test's get-pip bootstrap script.
-import ensurepip, os, subprocess, sys
-env = dict(os.environ)  # ensurepip sets PIP_CONFIG_FILE=/dev/null; restore it for the real install
-ensurepip.bootstrap(upgrade=False)
-os.environ.clear()
-os.environ.update(env)
-subprocess.check_call([sys.executable, '-m', 'pip', 'install'] +
-                      [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')])
-PY
-  echo "pip $pip_version"
-}
-
 for minor in "${minors[@]}"; do
   say "ansible-core $minor"
   pin_var=ANSIBLE_CORE_${minor//./_}
