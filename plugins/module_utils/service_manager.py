@@ -415,6 +415,20 @@ def parse_launchctl_disabled(output, label):
     return match.group(1) in ('true', 'disabled')
 
 
+def console_owner():
+    """(uid, user name) of the owner of /dev/console: the user logged in on a Mac, whose ``gui/<uid>`` domain holds
+    the package's LaunchAgents. (None, None) when there is no console; the name is None when the uid has no entry."""
+    try:
+        uid = os.stat('/dev/console').st_uid
+    except OSError:
+        return None, None
+    try:
+        import pwd
+        return uid, pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return uid, None
+
+
 class LaunchdService(object):
     """A launchd job in a domain (``gui/<uid>`` for LaunchAgents, ``system`` for LaunchDaemons)."""
 

@@ -216,19 +216,6 @@ def _read_raw_settings(path):
     return doc if isinstance(doc, dict) else None
 
 
-def _console_owner():
-    """(uid, user name) of the owner of /dev/console (the logged-in macOS user), or (None, None)."""
-    try:
-        uid = os.stat('/dev/console').st_uid
-    except OSError:
-        return None, None
-    try:
-        import pwd
-        return uid, pwd.getpwuid(uid).pw_name
-    except (ImportError, KeyError):
-        return uid, None
-
-
 def _service_state(module, os_name, macos_scope='user', console_uid=None):
     if os_name == df.LINUX:
         try:
@@ -260,7 +247,7 @@ def gather(module):
     params = module.params
     facts = host_platform.host_platform()
     os_name = df.normalize_os(facts['system'])
-    console_uid, console_user = _console_owner() if os_name == df.MACOS else (None, None)
+    console_uid, console_user = sm.console_owner() if os_name == df.MACOS else (None, None)
     agent_path = params['agent_path'] or agent_runner.default_agent_path(os_name)
     installed = os.path.isfile(agent_path)
     install_dir = agent_runner.agent_install_dir(agent_path) if installed else None
@@ -283,7 +270,8 @@ def gather(module):
 
     result = {
         'changed': False, 'system': facts['system'], 'os_family': facts['os_family'],
-        'architecture': facts['architecture'], 'console_user': console_user, 'installed': installed, 'agent_path': agent_path, 'install_dir': install_dir,
+        'architecture': facts['architecture'], 'console_user': console_user,
+        'installed': installed, 'agent_path': agent_path, 'install_dir': install_dir,
         'version': version, 'package_type': package_type, 'data_folder': folder, 'settings_file': settings_file,
         'settings_exists': os.path.isfile(settings_file), 'settings_encrypted': False, 'registered': False,
         'server_url': None, 'certificate_expiry': None,

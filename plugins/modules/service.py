@@ -247,10 +247,8 @@ def converge_systemd(module, params):
 
 
 def _console_uid():
-    try:
-        return os.stat('/dev/console').st_uid
-    except OSError:
-        return os.getuid()
+    uid = sm.console_owner()[0]
+    return uid if uid is not None else os.getuid()
 
 
 def converge_launchd(module, params):

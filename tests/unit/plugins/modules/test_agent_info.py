@@ -142,7 +142,7 @@ def macos(monkeypatch, tmp_path):
     from ansible_collections.duplicati.fleet.plugins.module_utils import atomic_file
     seen = {}
     monkeypatch.setattr(host_platform, 'host_platform', lambda: {'system': 'Darwin', 'os_family': 'Darwin', 'architecture': 'arm64'})
-    monkeypatch.setattr(agent_info, '_console_owner', lambda: (501, 'alice'))
+    monkeypatch.setattr(agent_info.sm, 'console_owner', lambda: (501, 'alice'))
     monkeypatch.setattr(atomic_file, 'user_home', lambda uid: str(tmp_path / 'Users' / 'alice') if uid == 501 else None)
 
     def service_state(module, os_name, scope='user', console_uid=None):
