@@ -150,6 +150,23 @@ def claimed_data(answer):
     return dict((key, answer.get(key)) for key in CLAIM_KEYS)
 
 
+def unapplied_settings_warning(claim):
+    """The warning for claim ``settings`` that a native registration does not apply, or None.
+
+    The agent hands them to its local server as an ``updatesettings`` control message
+    (``RegisterAsync`` in Duplicati/Agent/Program.cs, ``ControlMessage.CreateSettingsControlMessage``,
+    applied by ``RemoteControllerHandler.OnControlAsync``): report URLs, dashboard URL, storage
+    API credentials, client license key and backup configurations. Only the names are shown.
+    """
+    settings = claim.get('settings')
+    if not isinstance(settings, dict) or not settings:
+        return None
+    return ('The console sent settings with the claim (%s) that method=native does not apply; the Duplicati Agent applies '
+            'them to its local server as an "updatesettings" control message. Check in the Duplicati console that the '
+            'machine has them once its agent service is connected.'
+            % ', '.join(sorted(str(name) for name in settings)))
+
+
 def _blank(value):
     return not isinstance(value, str) or not value.strip()
 

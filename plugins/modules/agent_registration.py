@@ -113,6 +113,12 @@ notes:
   - Registrations of many hosts against one console can be spread with C(throttle) or C(serial); the native method
     backs off by itself when the console answers 429.
   - In check mode the module predicts the result from C(agent.json) and never contacts the console.
+  - When the console sends settings with the claim, the agent (2.3.0.100 and later) saves C(agent.json) and then waits
+    for its local server to apply them, which never runs with C(--agent-register-only). With O(method=agent), a run
+    that fails or times out after the agent saved a C(jwt) is reported as registered, with a warning, and an old
+    C(agent.json) is not put back.
+  - O(method=native) does not apply settings sent with the claim (the agent applies them as an C(updatesettings)
+    control message); it warns and names them.
 seealso:
   - module: duplicati.fleet.agent_info
   - module: duplicati.fleet.preload
@@ -281,19 +287,46 @@ def register_native(module, params, settings_file, folder, url, existing):
     settings.update({'jwt': claim['jwt'], 'serverUrl': claim['serverUrl'], 'settingsEncryptionKey': claim['localEncryptionKey'],
                      'serverCertificates': claim['serverCertificates'], 'certificateUrl': claim['certificateUrl']})
     agent_settings.save_agent_settings(settings_file, settings, params['settings_passphrase'], owner=owner, group=group)
+    warning = registration.unapplied_settings_warning(claim)
+    if warning:
+        module.warn(warning)
     return {'attempts': client.attempts}
 
 
+def _saved_registration(settings_file, passphrase):
+    """Whether ``settings_file`` holds a registration now (False when it is absent or unreadable)."""
+    try:
+        return agent_settings.is_registered(agent_settings.load_agent_settings(settings_file, passphrase))
+    except DuplicatiError:
+        return False
+
+
 def register_with_agent(module, params, settings_file, url, force):
-    """Run the agent; with ``force`` the old file is set aside and restored if the agent fails."""
+    """Run the agent; with ``force`` the old file is set aside and restored if the agent fails.
+
+    The agent's ``RegisterAsync`` (Duplicati/Agent/Program.cs) saves agent.json as soon as the
+    console has claimed the machine, and only then hands claim ``settings`` to its local server
+    (``OnControlAsync`` -> ``WaitForServerAsync``), which is started after ``RegisterAsync``
+    returns: with such settings ``run --agent-register-only`` never exits. So when the run fails
+    or times out, a ``jwt`` the agent saved means it registered: that is reported (with a
+    warning) and the old file is not restored over it.
+    """
     aside = None
     if force and os.path.exists(settings_file):
         aside = '%s.%s.previous' % (settings_file, os.urandom(4).hex())
         os.replace(settings_file, aside)
     try:
-        agent_runner.run_agent_registration(
-            params['agent_path'], url, settings_file=settings_file, passphrase=params['settings_passphrase'],
-            data_folder=params['data_folder'], handover=params['url_handover'], timeout=params['timeout'])
+        try:
+            agent_runner.run_agent_registration(
+                params['agent_path'], url, settings_file=settings_file, passphrase=params['settings_passphrase'],
+                data_folder=params['data_folder'], handover=params['url_handover'], timeout=params['timeout'])
+        except agent_runner.AgentRunError as err:
+            if not _saved_registration(settings_file, params['settings_passphrase']):
+                raise
+            module.warn('The Duplicati Agent saved its registration in %s but did not finish (%s); the registration is kept. '
+                        'An agent that received settings with the claim waits for its local server to apply them, and that '
+                        'server does not run with --agent-register-only: those settings were not applied by this run.'
+                        % (settings_file, err.message.rstrip('.')))
         settings = agent_settings.load_agent_settings(settings_file, params['settings_passphrase'])
         if not agent_settings.is_registered(settings):
             raise DuplicatiError('The Duplicati Agent exited without an error but %s holds no registration' % settings_file)
