@@ -45,9 +45,13 @@ options:
   settings_file:
     description:
       - The agent's C(agent.json).
-      - Default is C(<data_folder>/agent.json) when O(data_folder) is set, else the file the agent service reads
-        as the packages run it, C(/root/.config/Duplicati/agent.json) on Linux, and
-        C(~/Library/Application Support/Duplicati/agent.json) of the console user on macOS.
+      - Default is C(<data_folder>/agent.json) when O(data_folder) is set, else the file the agent service reads.
+        On Linux that is resolved as the agent does from the service's options file (the unit's C(EnvironmentFile),
+        C(/etc/default/duplicati-agent) or C(/etc/sysconfig/duplicati-agent)): C(--agent-settings-file), else
+        C(agent.json) in the data folder given by C(--server-datafolder), E(DUPLICATI__SERVER_DATAFOLDER),
+        C(--portable-mode) or E(DUPLICATI_HOME) in C(DAEMON_OPTS) or the file, else
+        C(/root/.config/Duplicati/agent.json). On macOS it is
+        C(~/Library/Application Support/Duplicati/agent.json) of the console user.
     type: path
   settings_passphrase:
     description:
@@ -58,7 +62,8 @@ options:
   data_folder:
     description:
       - The agent's data folder (C(--server-datafolder)), which holds C(machineid.txt) and C(installation.txt).
-      - Default is the folder of O(settings_file).
+      - Default is the folder of O(settings_file) when that is set, else the agent service's data folder, resolved
+        as described for O(settings_file).
     type: path
   force:
     description:
@@ -198,6 +203,7 @@ from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runne
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
 from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
 from ansible_collections.duplicati.fleet.plugins.module_utils import registration
+from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
 from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import (
     ensure_private_directory,
     file_lock,
@@ -220,12 +226,18 @@ def _console_user_home():
         return df.host_home()
 
 
-def default_settings_file(params):
+def default_paths(module, params):
+    """``(agent.json, data folder, overridden)`` of the agent service when the task names neither."""
     if params['data_folder']:
-        return os.path.join(params['data_folder'], df.AGENT_SETTINGS_FILENAME)
+        return os.path.join(params['data_folder'], df.AGENT_SETTINGS_FILENAME), params['data_folder'], True
     os_name = _host_os()
+    if os_name == df.LINUX:
+        agent_path = params['agent_path'] or agent_runner.default_agent_path(os_name)
+        install_dir = agent_runner.agent_install_dir(agent_path) if os.path.exists(agent_path) else None
+        return sm.agent_service_paths(sm.agent_options_text(module), install_dir)
     home = _console_user_home() if os_name == df.MACOS else None
-    return df.service_agent_settings_path(os_name, home=home)
+    settings_file = df.service_agent_settings_path(os_name, home=home)
+    return settings_file, os.path.dirname(settings_file), False
 
 
 def _state(settings):
@@ -345,8 +357,14 @@ def register_with_agent(module, params, settings_file, url, force):
 
 def run(module):
     params = module.params
-    settings_file = params['settings_file'] or default_settings_file(params)
-    folder = params['data_folder'] or os.path.dirname(settings_file)
+    if params['settings_file']:
+        settings_file = params['settings_file']
+        folder = params['data_folder'] or os.path.dirname(settings_file)
+    else:
+        settings_file, folder, overridden = default_paths(module, params)
+        if overridden:
+            # The agent run here gets the service's data folder, as its options give it to the service.
+            params['data_folder'] = folder
     result = {'changed': False, 'settings_file': settings_file, 'method': None}
 
     if params['state'] == 'absent':

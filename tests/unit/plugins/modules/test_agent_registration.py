@@ -261,3 +261,26 @@ def test_native_warns_about_claim_settings_it_does_not_apply(monkeypatch, consol
     assert 'https://reports.example/r' not in warnings[0]
     plain = run(monkeypatch, dict(host, registration_url=console.url, method='native', force=True))
     assert plain['changed'] and [w for w in plain['warnings'] if 'updatesettings' in w] == warnings  # none added
+
+
+def test_default_agent_json_follows_the_service_options(monkeypatch, console, tmp_path):
+    # The agent service's options file (the unit's EnvironmentFile) moves the data folder: DataFolderManager.GetDataFolder.
+    service_folder = tmp_path / 'service-data'
+    options = tmp_path / 'duplicati-agent'
+    options.write_text('DAEMON_OPTS="--webservice-port=8300 --server-datafolder=%s"\n' % service_folder)
+    bindir = tmp_path / 'bin'
+    bindir.mkdir()
+    systemctl = bindir / 'systemctl'
+    systemctl.write_text('#!/bin/sh\nprintf "LoadState=loaded\\nActiveState=inactive\\nUnitFileState=enabled\\n'
+                         'EnvironmentFiles=%s (ignore_errors=yes)\\n"\n' % options)
+    systemctl.chmod(0o755)
+    monkeypatch.setenv('PATH', '%s:%s' % (bindir, os.environ.get('PATH', '')))
+    monkeypatch.setattr(agent_registration.platform, 'system', lambda: 'Linux')
+    args = dict(registration_url=console.url, method='native', agent_path=make_agent(tmp_path))
+    checked = run(monkeypatch, args, check_mode=True)
+    assert checked['settings_file'] == str(service_folder / 'agent.json'), checked
+    result = run(monkeypatch, args)
+    assert result['changed'] and result['settings_file'] == str(service_folder / 'agent.json')
+    assert agent_settings.is_registered(agent_settings.load_agent_settings(str(service_folder / 'agent.json'), None))
+    assert (service_folder / 'machineid.txt').read_text().split('\n')[0] == result['machine_id']
+    assert not run(monkeypatch, args)['changed']
