@@ -33,9 +33,11 @@ __metaclass__ = type
 
 import datetime
 import json
+import platform
 import random
 import socket
 import ssl
+import subprocess
 import time
 import uuid
 
@@ -116,8 +118,23 @@ def local_time_o(now=None):
     return '%s%s%02d:%02d' % (text, sign, minutes // 60, minutes % 60)
 
 
-def machine_name():
-    """``Environment.MachineName`` on Unix: the host name up to the first dot."""
+def machine_name(system=None, run=None):
+    """``MachineNameReader.GetMachineName`` (Duplicati/Library/Utility): on macOS the output of
+    ``scutil --get ComputerName`` (trimmed; given one second, and ignored when it fails or is blank),
+    else, and as the fallback, ``Environment.MachineName``: the host name up to the first dot.
+    """
+    system = platform.system() if system is None else system
+    if system == 'Darwin':
+        run = run or subprocess.run
+        try:
+            done = run(['scutil', '--get', 'ComputerName'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, timeout=1, check=False)
+        except (OSError, subprocess.SubprocessError):
+            done = None
+        if done is not None and done.returncode == 0:
+            name = done.stdout.decode('utf-8', 'replace').strip()
+            if name:
+                return name
     return socket.gethostname().split('.', 1)[0]
 
 

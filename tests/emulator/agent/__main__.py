@@ -72,7 +72,18 @@ class Context(object):
 
 
 def _machine_name():
+    """``MachineNameReader.GetMachineName``: ``scutil --get ComputerName`` on macOS (1 s, trimmed, ignored when it
+    fails or is blank), else ``Environment.MachineName`` (the host name up to the first dot)."""
     import socket
+    import subprocess
+    if sys.platform == 'darwin':
+        try:
+            done = subprocess.run(['scutil', '--get', 'ComputerName'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  timeout=1, check=False)
+            if done.returncode == 0 and done.stdout.strip():
+                return done.stdout.decode('utf-8', 'replace').strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
     return socket.gethostname().split('.')[0]
 
 
