@@ -46,12 +46,12 @@ options:
     description:
       - The agent's C(agent.json).
       - Default is C(<data_folder>/agent.json) when O(data_folder) is set, else the file the agent service reads.
-        On Linux that is resolved as the agent does from the service's options file (the unit's C(EnvironmentFile),
-        C(/etc/default/duplicati-agent) or C(/etc/sysconfig/duplicati-agent)): C(--agent-settings-file), else
-        C(agent.json) in the data folder given by C(--server-datafolder), E(DUPLICATI__SERVER_DATAFOLDER),
-        C(--portable-mode) or E(DUPLICATI_HOME) in C(DAEMON_OPTS) or the file, else
-        C(/root/.config/Duplicati/agent.json). On macOS it is
-        C(~/Library/Application Support/Duplicati/agent.json) of the console user.
+      - On Linux it is resolved as the agent does, from the agent service's options file (the unit's
+        C(EnvironmentFile), C(/etc/default/duplicati-agent) or C(/etc/sysconfig/duplicati-agent)). It is the file
+        named by C(--agent-settings-file) in C(DAEMON_OPTS), else C(agent.json) in the data folder set by
+        C(--server-datafolder) or C(--portable-mode) in C(DAEMON_OPTS) or by E(DUPLICATI__SERVER_DATAFOLDER) or
+        E(DUPLICATI_HOME) in the file, else C(/root/.config/Duplicati/agent.json).
+      - On macOS it is C(~/Library/Application Support/Duplicati/agent.json) of the console user.
     type: path
   settings_passphrase:
     description:
