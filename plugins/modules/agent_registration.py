@@ -118,10 +118,10 @@ notes:
   - Registrations of many hosts against one console can be spread with C(throttle) or C(serial); the native method
     backs off by itself when the console answers 429.
   - In check mode the module predicts the result from C(agent.json) and never contacts the console.
-  - When the console sends settings with the claim, the agent (2.3.0.100 and later) saves C(agent.json) and then waits
-    for its local server to apply them, which never runs with C(--agent-register-only). With O(method=agent), a run
-    that fails or times out after the agent saved a C(jwt) is reported as registered, with a warning, and an old
-    C(agent.json) is not put back.
+  - When the console sends settings with the claim, the agent (2.3.0.1, 2.3.0.100 canary and later) saves
+    C(agent.json) and then waits for its local server to apply them, which never runs with C(--agent-register-only).
+    With O(method=agent), a run that fails or times out after the agent saved a C(jwt) is reported as registered,
+    with a warning, and an old C(agent.json) is not put back.
   - O(method=native) does not apply settings sent with the claim (the agent applies them as an C(updatesettings)
     control message); it warns and names them.
 seealso:

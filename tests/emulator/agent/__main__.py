@@ -210,7 +210,7 @@ def _register(ctx, values, settings, folder):
     settings.certificate_url = claimed['certificateUrl']
     settings.save()
     if claimed.get('settings'):
-        # RegisterAsync (Duplicati/Agent/Program.cs, 2.3.0.100 and later) awaits
+        # RegisterAsync (Duplicati/Agent/Program.cs, 2.3.0.1 stable, 2.3.0.100 canary and later) awaits
         # OnControlAsync(ControlMessage.CreateSettingsControlMessage(settings)) after Settings.Save();
         # OnControlAsync awaits WaitForServerAsync, which polls Server.Program.DuplicatiWebserver every
         # 500 ms until the shutdown token is cancelled. The local server is only started by
