@@ -61,7 +61,7 @@ INSTALL_DIRS = {
     (WINDOWS, 'msi', 'gui'): 'C:\\Program Files\\Duplicati 2',
 }
 
-# The data folder of the LocalSystem account (Windows services, 2.1.0.108 and later).
+# The data folder of the LocalSystem account (Windows services, 2.1.0.109 and later: DataFolderLocator).
 WINDOWS_SERVICE_DATA_FOLDER = 'C:\\ProgramData\\Duplicati'
 # The agent.json of the agent service as the packages install it.
 ROOT_SERVICE_DATA_FOLDER = '/root/.config/Duplicati'

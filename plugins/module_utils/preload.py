@@ -230,9 +230,37 @@ def validate_preload(doc, source='preload.json', version=None):
                     if value is not None and not isinstance(value, str):
                         raise DuplicatiError('%s.%s is %s; values must be strings (write "%s"), else Duplicati ignores the whole file'
                                              % (where, name, _type_name(value), json.dumps(value)))
-                    if section == 'db' and name.startswith('--'):
-                        raise DuplicatiError('%s: write the option %r without "--"; Duplicati adds the prefix itself' % (where, name))
+    _check_db_twins(doc.get('db'), source)
     return warnings
+
+
+def db_option_key(name):
+    """The setting a ``db`` name stands for: ``Connection.SetPreloadSettingsIfChanged`` adds ``--`` only when the
+    name lacks it, so ``foo`` and ``--foo`` are the same server setting (compared here case-insensitively, as the
+    preload files are merged)."""
+    return (name if name.startswith('--') else '--' + name).lower()
+
+
+def name_key(section):
+    """How names of an ``env`` or ``db`` entry are matched: ``db_option_key`` for ``db``, else case-insensitively."""
+    return db_option_key if section == 'db' else str.lower
+
+
+def _check_db_twins(body, source):
+    """Refuse ``foo`` and ``--foo`` for one executable (its own entry and ``*``): ``SetPreloadSettingsIfChanged``
+    would turn both into ``--foo`` in one ``ToDictionary`` and the server would fail to start."""
+    if not isinstance(body, dict):
+        return
+    generic = body.get(ANY_EXECUTABLE) or {}
+    for exe, entry in body.items():
+        seen = {}
+        for name in list(generic) + (list(entry or {}) if exe != ANY_EXECUTABLE else []):
+            key = db_option_key(name)
+            other = seen.setdefault(key, name)
+            if other.lower() != name.lower():
+                raise DuplicatiError('%s: db.%s gives the option both as %r and %r; the server adds "--" to a name without '
+                                     'it, so both are %r and it would fail to start. Keep one of them.'
+                                     % (source, exe, other, name, key))
 
 
 def parse_preload(text, source='preload.json', version=None):
@@ -361,7 +389,7 @@ def merge_preload(existing, changes, version=None):
     """Merge ``changes`` (same shape as a document) into ``existing``; other entries are kept.
 
     * ``env``/``db``: the given names are set (matched case-insensitively, as Duplicati merges
-      them), other names stay;
+      them, and for ``db`` with or without ``--``), other names stay;
     * ``args``: an option with the same name replaces the existing one at its place, new
       options are appended in the given order.
     """
@@ -393,9 +421,10 @@ def merge_preload(existing, changes, version=None):
                 target[exe] = current
             else:
                 current = dict(target.get(exe) or {})
+                key = name_key(section)
                 for name, value in entry.items():
                     for old in list(current):
-                        if old.lower() == name.lower() and old != name:
+                        if key(old) == key(name) and old != name:
                             del current[old]
                     current[name] = value
                 target[exe] = current

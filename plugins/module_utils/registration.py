@@ -33,9 +33,11 @@ __metaclass__ = type
 
 import datetime
 import json
+import platform
 import random
 import socket
 import ssl
+import subprocess
 import time
 import uuid
 
@@ -116,8 +118,23 @@ def local_time_o(now=None):
     return '%s%s%02d:%02d' % (text, sign, minutes // 60, minutes % 60)
 
 
-def machine_name():
-    """``Environment.MachineName`` on Unix: the host name up to the first dot."""
+def machine_name(system=None, run=None):
+    """``MachineNameReader.GetMachineName`` (Duplicati/Library/Utility): on macOS the output of
+    ``scutil --get ComputerName`` (trimmed; given one second, and ignored when it fails or is blank),
+    else, and as the fallback, ``Environment.MachineName``: the host name up to the first dot.
+    """
+    system = platform.system() if system is None else system
+    if system == 'Darwin':
+        run = run or subprocess.run
+        try:
+            done = run(['scutil', '--get', 'ComputerName'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, timeout=1, check=False)
+        except (OSError, subprocess.SubprocessError):
+            done = None
+        if done is not None and done.returncode == 0:
+            name = done.stdout.decode('utf-8', 'replace').strip()
+            if name:
+                return name
     return socket.gethostname().split('.', 1)[0]
 
 
@@ -148,6 +165,23 @@ def registration_body(url, machine_id, install_id, version=None, package_type_id
 def claimed_data(answer):
     """The claim fields of a claimed answer, ``None`` for missing ones."""
     return dict((key, answer.get(key)) for key in CLAIM_KEYS)
+
+
+def unapplied_settings_warning(claim):
+    """The warning for claim ``settings`` that a native registration does not apply, or None.
+
+    The agent hands them to its local server as an ``updatesettings`` control message
+    (``RegisterAsync`` in Duplicati/Agent/Program.cs, ``ControlMessage.CreateSettingsControlMessage``,
+    applied by ``RemoteControllerHandler.OnControlAsync``): report URLs, dashboard URL, storage
+    API credentials, client license key and backup configurations. Only the names are shown.
+    """
+    settings = claim.get('settings')
+    if not isinstance(settings, dict) or not settings:
+        return None
+    return ('The console sent settings with the claim (%s) that method=native does not apply; the Duplicati Agent applies '
+            'them to its local server as an "updatesettings" control message. Check in the Duplicati console that the '
+            'machine has them once its agent service is connected.'
+            % ', '.join(sorted(str(name) for name in settings)))
 
 
 def _blank(value):

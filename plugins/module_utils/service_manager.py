@@ -32,6 +32,7 @@ import os
 import plistlib
 import re
 
+from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 
 SERVICE_NAMES = ('agent', 'server')
@@ -60,6 +61,9 @@ SECRET_OPTIONS = ('--webservice-password', '--settings-encryption-key', '--agent
 _WHITESPACE = ' \t\n\r'
 _BARE_WORD = re.compile(r'^[A-Za-z0-9_@%+=:,./-]+$')
 _ASSIGNMENT = re.compile(r'^\s*(?:export\s+)?' + OPTIONS_VARIABLE + r'=')
+_ANY_ASSIGNMENT = re.compile(r'^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=')
+# The agent service of the deb/rpm packages: root, started in /.
+SERVICE_HOME = '/root'
 
 
 # ---- DAEMON_OPTS quoting --------------------------------------------------------------
@@ -201,6 +205,55 @@ def parse_daemon_opts(text):
             raw = line.split('=', 1)[1]
             found = split_words(_unquote_assignment_value(raw))
     return found
+
+
+def parse_environment_file(text):
+    """``{name: value}`` of every assignment of an options file (the last one of a name wins): the environment
+    systemd gives the service from its ``EnvironmentFile``."""
+    values = {}
+    for line in (text or '').split('\n'):
+        match = _ANY_ASSIGNMENT.match(line)
+        if match:
+            try:
+                values[match.group(1)] = _unquote_assignment_value(line[match.end():])
+            except DuplicatiError:
+                continue
+    return values
+
+
+def agent_options_text(module):
+    """The text of the Linux agent service's options file (the unit's ``EnvironmentFile``, else the package's),
+    '' when there is none."""
+    try:
+        path = SystemdService(module, SYSTEMD_UNITS['agent']).options_file('agent')
+    except DuplicatiError:
+        path = options_file_path('agent', detect_package_family())
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read().decode('utf-8', 'replace')
+    except (IOError, OSError):
+        return ''
+
+
+def agent_service_paths(options_text, install_dir=None):
+    """``(agent.json, data folder, overridden)`` of the Linux agent service whose options file holds ``options_text``.
+
+    The service runs as root in ``/`` with the file's variables in its environment and ``DAEMON_OPTS`` as its
+    arguments. The data folder is ``DataFolderManager.GetDataFolder`` of that process (``--server-datafolder``,
+    ``DUPLICATI__SERVER_DATAFOLDER``, ``--portable-mode``, ``DUPLICATI_HOME``, else ``/root/.config/Duplicati``);
+    agent.json is ``--agent-settings-file`` when given, else ``Settings.GetSettingsPath`` (Duplicati/Agent/Settings.cs):
+    ``DataFolderLocator.GetDefaultStorageFolder("agent.json")``. ``overridden`` says whether the data folder differs
+    from the default by an option or a variable.
+    """
+    env = parse_environment_file(options_text)
+    args = parse_daemon_opts(options_text) or []
+    folder, overridden = df.resolve_data_folder(df.LINUX, args, env, SERVICE_HOME, install_dir)
+    settings_file = df.extract_option(args, None, 'agent-settings-file', df.LINUX)
+    if settings_file:
+        settings_file = os.path.join('/', settings_file)
+    else:
+        settings_file = df.agent_settings_path(df.LINUX, args, env, SERVICE_HOME, install_dir)
+    return settings_file, folder.rstrip('/') or '/', overridden
 
 
 def render_options_file(old_text, args):

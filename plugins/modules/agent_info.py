@@ -27,7 +27,8 @@ options:
   settings_file:
     description:
       - The agent's C(agent.json). Default is C(<data_folder>/agent.json) when O(data_folder) is set, else the file
-        the agent service reads as the packages run it.
+        the agent service reads, on Linux resolved from its options file as
+        M(duplicati.fleet.agent_registration) does.
     type: path
   settings_passphrase:
     description:
@@ -35,7 +36,7 @@ options:
         (the token is present) but its values are not decrypted.
     type: str
   data_folder:
-    description: The agent's data folder. Default is the folder of O(settings_file).
+    description: The agent's data folder. Default is the folder of O(settings_file) when that is set, else the agent service's.
     type: path
   macos_scope:
     description:
@@ -256,17 +257,20 @@ def gather(module):
         version = _package_version(module)
     package_type = (agent_runner.read_package_type_id(install_dir) or None) if install_dir else None
 
+    service_folder = None
     if params['settings_file']:
         settings_file = params['settings_file']
     elif params['data_folder']:
         settings_file = os.path.join(params['data_folder'], df.AGENT_SETTINGS_FILENAME)
+    elif os_name == df.LINUX:
+        settings_file, service_folder, dummy = sm.agent_service_paths(sm.agent_options_text(module), install_dir)
     else:
         home = None
         if os_name == df.MACOS and params['macos_scope'] == 'user':
             from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import user_home
             home = (user_home(console_uid) if console_uid is not None else None) or df.host_home()
         settings_file = df.service_agent_settings_path(os_name, home=home, macos_scope=params['macos_scope'])
-    folder = params['data_folder'] or os.path.dirname(settings_file)
+    folder = params['data_folder'] or service_folder or os.path.dirname(settings_file)
 
     result = {
         'changed': False, 'system': facts['system'], 'os_family': facts['os_family'],

@@ -45,9 +45,13 @@ options:
   settings_file:
     description:
       - The agent's C(agent.json).
-      - Default is C(<data_folder>/agent.json) when O(data_folder) is set, else the file the agent service reads
-        as the packages run it, C(/root/.config/Duplicati/agent.json) on Linux, and
-        C(~/Library/Application Support/Duplicati/agent.json) of the console user on macOS.
+      - Default is C(<data_folder>/agent.json) when O(data_folder) is set, else the file the agent service reads.
+      - On Linux it is resolved as the agent does, from the agent service's options file (the unit's
+        C(EnvironmentFile), C(/etc/default/duplicati-agent) or C(/etc/sysconfig/duplicati-agent)). It is the file
+        named by C(--agent-settings-file) in C(DAEMON_OPTS), else C(agent.json) in the data folder set by
+        C(--server-datafolder) or C(--portable-mode) in C(DAEMON_OPTS) or by E(DUPLICATI__SERVER_DATAFOLDER) or
+        E(DUPLICATI_HOME) in the file, else C(/root/.config/Duplicati/agent.json).
+      - On macOS it is C(~/Library/Application Support/Duplicati/agent.json) of the console user.
     type: path
   settings_passphrase:
     description:
@@ -58,7 +62,8 @@ options:
   data_folder:
     description:
       - The agent's data folder (C(--server-datafolder)), which holds C(machineid.txt) and C(installation.txt).
-      - Default is the folder of O(settings_file).
+      - Default is the folder of O(settings_file) when that is set, else the agent service's data folder, resolved
+        as described for O(settings_file).
     type: path
   force:
     description:
@@ -113,6 +118,12 @@ notes:
   - Registrations of many hosts against one console can be spread with C(throttle) or C(serial); the native method
     backs off by itself when the console answers 429.
   - In check mode the module predicts the result from C(agent.json) and never contacts the console.
+  - When the console sends settings with the claim, the agent (2.3.0.1, 2.3.0.100 canary and later) saves
+    C(agent.json) and then waits for its local server to apply them, which never runs with C(--agent-register-only).
+    With O(method=agent), a run that fails or times out after the agent saved a C(jwt) is reported as registered,
+    with a warning, and an old C(agent.json) is not put back.
+  - O(method=native) does not apply settings sent with the claim (the agent applies them as an C(updatesettings)
+    control message); it warns and names them.
 seealso:
   - module: duplicati.fleet.agent_info
   - module: duplicati.fleet.preload
@@ -192,6 +203,7 @@ from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runne
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
 from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
 from ansible_collections.duplicati.fleet.plugins.module_utils import registration
+from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
 from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import (
     ensure_private_directory,
     file_lock,
@@ -214,12 +226,18 @@ def _console_user_home():
         return df.host_home()
 
 
-def default_settings_file(params):
+def default_paths(module, params):
+    """``(agent.json, data folder, overridden)`` of the agent service when the task names neither."""
     if params['data_folder']:
-        return os.path.join(params['data_folder'], df.AGENT_SETTINGS_FILENAME)
+        return os.path.join(params['data_folder'], df.AGENT_SETTINGS_FILENAME), params['data_folder'], True
     os_name = _host_os()
+    if os_name == df.LINUX:
+        agent_path = params['agent_path'] or agent_runner.default_agent_path(os_name)
+        install_dir = agent_runner.agent_install_dir(agent_path) if os.path.exists(agent_path) else None
+        return sm.agent_service_paths(sm.agent_options_text(module), install_dir)
     home = _console_user_home() if os_name == df.MACOS else None
-    return df.service_agent_settings_path(os_name, home=home)
+    settings_file = df.service_agent_settings_path(os_name, home=home)
+    return settings_file, os.path.dirname(settings_file), False
 
 
 def _state(settings):
@@ -281,19 +299,46 @@ def register_native(module, params, settings_file, folder, url, existing):
     settings.update({'jwt': claim['jwt'], 'serverUrl': claim['serverUrl'], 'settingsEncryptionKey': claim['localEncryptionKey'],
                      'serverCertificates': claim['serverCertificates'], 'certificateUrl': claim['certificateUrl']})
     agent_settings.save_agent_settings(settings_file, settings, params['settings_passphrase'], owner=owner, group=group)
+    warning = registration.unapplied_settings_warning(claim)
+    if warning:
+        module.warn(warning)
     return {'attempts': client.attempts}
 
 
+def _saved_registration(settings_file, passphrase):
+    """Whether ``settings_file`` holds a registration now (False when it is absent or unreadable)."""
+    try:
+        return agent_settings.is_registered(agent_settings.load_agent_settings(settings_file, passphrase))
+    except DuplicatiError:
+        return False
+
+
 def register_with_agent(module, params, settings_file, url, force):
-    """Run the agent; with ``force`` the old file is set aside and restored if the agent fails."""
+    """Run the agent; with ``force`` the old file is set aside and restored if the agent fails.
+
+    The agent's ``RegisterAsync`` (Duplicati/Agent/Program.cs) saves agent.json as soon as the
+    console has claimed the machine, and only then hands claim ``settings`` to its local server
+    (``OnControlAsync`` -> ``WaitForServerAsync``), which is started after ``RegisterAsync``
+    returns: with such settings ``run --agent-register-only`` never exits. So when the run fails
+    or times out, a ``jwt`` the agent saved means it registered: that is reported (with a
+    warning) and the old file is not restored over it.
+    """
     aside = None
     if force and os.path.exists(settings_file):
         aside = '%s.%s.previous' % (settings_file, os.urandom(4).hex())
         os.replace(settings_file, aside)
     try:
-        agent_runner.run_agent_registration(
-            params['agent_path'], url, settings_file=settings_file, passphrase=params['settings_passphrase'],
-            data_folder=params['data_folder'], handover=params['url_handover'], timeout=params['timeout'])
+        try:
+            agent_runner.run_agent_registration(
+                params['agent_path'], url, settings_file=settings_file, passphrase=params['settings_passphrase'],
+                data_folder=params['data_folder'], handover=params['url_handover'], timeout=params['timeout'])
+        except agent_runner.AgentRunError as err:
+            if not _saved_registration(settings_file, params['settings_passphrase']):
+                raise
+            module.warn('The Duplicati Agent saved its registration in %s but did not finish (%s); the registration is kept. '
+                        'An agent that received settings with the claim waits for its local server to apply them, and that '
+                        'server does not run with --agent-register-only: those settings were not applied by this run.'
+                        % (settings_file, err.message.rstrip('.')))
         settings = agent_settings.load_agent_settings(settings_file, params['settings_passphrase'])
         if not agent_settings.is_registered(settings):
             raise DuplicatiError('The Duplicati Agent exited without an error but %s holds no registration' % settings_file)
@@ -312,8 +357,14 @@ def register_with_agent(module, params, settings_file, url, force):
 
 def run(module):
     params = module.params
-    settings_file = params['settings_file'] or default_settings_file(params)
-    folder = params['data_folder'] or os.path.dirname(settings_file)
+    if params['settings_file']:
+        settings_file = params['settings_file']
+        folder = params['data_folder'] or os.path.dirname(settings_file)
+    else:
+        settings_file, folder, overridden = default_paths(module, params)
+        if overridden:
+            # The agent run here gets the service's data folder, as its options give it to the service.
+            params['data_folder'] = folder
     result = {'changed': False, 'settings_file': settings_file, 'method': None}
 
     if params['state'] == 'absent':

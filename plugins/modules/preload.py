@@ -42,7 +42,8 @@ options:
     type: dict
   db:
     description:
-      - Server database option defaults per executable (names without C(--)), applied by the server when they change.
+      - Server database option defaults per executable, applied by the server when they change. Names may be given
+        with or without C(--) (the server adds it when missing), but not both ways for one executable.
       - With O(state=absent), the option names to remove.
     type: dict
   merge:
@@ -197,8 +198,9 @@ def remove_entries(document, given):
                 names = set(pl.argument_name(str(a)).lower() for a in entry)
                 target[exe] = [a for a in target[exe] if pl.argument_name(a).lower() not in names]
             else:
-                names = set(str(n).lower() for n in (entry.keys() if isinstance(entry, dict) else entry))
-                target[exe] = dict((k, v) for k, v in target[exe].items() if k.lower() not in names)
+                key = pl.name_key(section)
+                names = set(key(str(n)) for n in (entry.keys() if isinstance(entry, dict) else entry))
+                target[exe] = dict((k, v) for k, v in target[exe].items() if key(k) not in names)
             if not target[exe]:
                 del target[exe]
         if isinstance(target, dict) and not target:

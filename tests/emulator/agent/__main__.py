@@ -72,7 +72,18 @@ class Context(object):
 
 
 def _machine_name():
+    """``MachineNameReader.GetMachineName``: ``scutil --get ComputerName`` on macOS (1 s, trimmed, ignored when it
+    fails or is blank), else ``Environment.MachineName`` (the host name up to the first dot)."""
     import socket
+    import subprocess
+    if sys.platform == 'darwin':
+        try:
+            done = subprocess.run(['scutil', '--get', 'ComputerName'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  timeout=1, check=False)
+            if done.returncode == 0 and done.stdout.strip():
+                return done.stdout.decode('utf-8', 'replace').strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
     return socket.gethostname().split('.')[0]
 
 
@@ -199,9 +210,12 @@ def _register(ctx, values, settings, folder):
     settings.certificate_url = claimed['certificateUrl']
     settings.save()
     if claimed.get('settings'):
-        # The real agent hands claim settings to the local web server and waits for it, but that
-        # server only starts after registration returns: it waits until it is stopped.
-        log('Information', AGENT_TAG, 'ClientClaimSettings', 'Waiting for the local web server to apply the claim settings')
+        # RegisterAsync (Duplicati/Agent/Program.cs, 2.3.0.1 stable, 2.3.0.100 canary and later) awaits
+        # OnControlAsync(ControlMessage.CreateSettingsControlMessage(settings)) after Settings.Save();
+        # OnControlAsync awaits WaitForServerAsync, which polls Server.Program.DuplicatiWebserver every
+        # 500 ms until the shutdown token is cancelled. The local server is only started by
+        # StartLocalServerAsync after RegisterAsync has returned, so the agent waits, silently,
+        # until it is stopped: with --agent-register-only as well as in the service's run.
         while True:
             time.sleep(3600)
     return settings

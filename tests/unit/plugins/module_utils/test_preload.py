@@ -90,7 +90,8 @@ def test_bad_json_is_a_clear_error(tmp_path):
     ({'args': {'agent': [5]}}, 'must be a string'),
     ({'env': {'*': {'PORT': 8200}}}, 'values must be strings'),
     ({'env': {'*': ['A=1']}}, 'must be an object of name/value strings'),
-    ({'db': {'server': {'--foo': 'x'}}}, 'without "--"'),
+    ({'db': {'server': {'--foo': 'x', 'foo': 'y'}}}, "both as '--foo' and 'foo'"),
+    ({'db': {'*': {'foo': 'x'}, 'server': {'--FOO': 'y'}}}, "db.server gives the option both"),
 ])
 def test_validation_errors(doc, words):
     with pytest.raises(DuplicatiError) as err:
@@ -177,3 +178,24 @@ def test_masking_secrets():
                                       'update-channel': 'stable'}
     assert doc['env']['*']['TZ'] == 'UTC' and doc['args']['agent'][1] == '--webservice-password=pw'
     assert 'pw' not in json.dumps(masked) and 'abc' not in json.dumps(masked)
+
+
+def test_db_names_with_dashes_are_accepted_and_merge_with_the_bare_name():
+    # Connection.SetPreloadSettingsIfChanged adds "--" only when a name lacks it: both spellings are one setting.
+    assert pl.validate_preload({'db': {'server': {'--update-channel': 'beta'}, '*': {'--x': '1'}}}) == []
+    existing = {'db': {'server': {'update-channel': 'stable', 'keep': '1'}}}
+    merged = pl.merge_preload(existing, {'db': {'server': {'--update-channel': 'beta'}}})
+    assert merged['db'] == {'server': {'keep': '1', '--update-channel': 'beta'}}
+    back = pl.merge_preload(merged, {'db': {'server': {'Update-Channel': 'canary'}}})
+    assert back['db'] == {'server': {'keep': '1', 'Update-Channel': 'canary'}}
+    assert pl.merge_preload({'env': {'*': {'--A': '1'}}}, {'env': {'*': {'A': '2'}}})['env'] == {'*': {'--A': '1', 'A': '2'}}
+
+
+def test_data_folder_preload_starts_at_2_1_0_108():
+    # 2.1.0.108 PreloadSettingsLoader reads Path.Combine(DataFolderManager.DATAFOLDER, "preload.json"); 2.1.0.107 and
+    # older read LocalApplicationData/Duplicati/preload.json.
+    assert pl.layout_for_version('2.1.0.107') == pl.LAYOUT_2_1
+    for version in ('2.1.0.108', '2.1.0.110', '2.1.0.112', '2.1.0.113'):
+        assert pl.layout_for_version(version) == pl.LAYOUT_2_2
+        paths = pl.preload_locations('linux', pl.layout_for_version(version), data_folder='/srv/dup', home='/root')
+        assert '/srv/dup/preload.json' in paths and '/root/.local/share/Duplicati/preload.json' not in paths

@@ -247,3 +247,41 @@ def test_429_without_retry_after_counts_against_retries():
         client(console, Clock(), retries=2).register(body())
     assert len(console.requests) == 3
     assert 'after 3 attempts' in str(err.value)
+
+
+class _Done(object):
+    def __init__(self, returncode, stdout):
+        self.returncode = returncode
+        self.stdout = stdout
+
+
+def test_macos_machine_name_is_the_computer_name():
+    # MachineNameReader.GetMachineNameMacOS: scutil --get ComputerName, trimmed.
+    calls = []
+
+    def run(argv, **kwargs):
+        calls.append((argv, kwargs.get('timeout')))
+        return _Done(0, b"  Anna's MacBook Pro\n")
+    assert reg.machine_name('Darwin', run) == "Anna's MacBook Pro"
+    assert calls == [(['scutil', '--get', 'ComputerName'], 1)]
+
+
+@pytest.mark.parametrize('outcome', [_Done(1, b'ComputerName: not set\n'), _Done(0, b'  \n'), OSError(2, 'No such file'),
+                                     reg.subprocess.TimeoutExpired(['scutil'], 1)])
+def test_macos_machine_name_falls_back_to_the_host_name(monkeypatch, outcome):
+    # GetMachineName: a failed, timed-out or blank scutil answer gives Environment.MachineName.
+    monkeypatch.setattr(reg.socket, 'gethostname', lambda: 'anna-mbp.local')
+
+    def run(argv, **kwargs):
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+    assert reg.machine_name('Darwin', run) == 'anna-mbp'
+
+
+def test_linux_machine_name_is_the_host_name_without_running_anything(monkeypatch):
+    monkeypatch.setattr(reg.socket, 'gethostname', lambda: 'web-01.example.com')
+
+    def run(argv, **kwargs):
+        raise AssertionError('nothing is run on Linux')
+    assert reg.machine_name('Linux', run) == 'web-01'

@@ -207,3 +207,27 @@ def test_launchd_disabled_parsing_and_start():
     job = sm.LaunchdService(module, 'com.duplicati.agent.launchdaemon', '/Library/LaunchDaemons/x.plist', 'system')
     job.apply('start')
     assert module.calls[-1] == ['bootstrap', 'system', '/Library/LaunchDaemons/x.plist']
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('', ('/root/.config/Duplicati/agent.json', '/root/.config/Duplicati', False)),
+    ('DAEMON_OPTS=""\n', ('/root/.config/Duplicati/agent.json', '/root/.config/Duplicati', False)),
+    ('DAEMON_OPTS="--server-datafolder=/srv/duplicati"\n', ('/srv/duplicati/agent.json', '/srv/duplicati', True)),
+    ('DAEMON_OPTS="--server-datafolder /srv/dup"\n', ('/srv/dup/agent.json', '/srv/dup', True)),
+    ('# home of the agent\nDUPLICATI_HOME="/var/lib/duplicati"\nDAEMON_OPTS=""\n',
+     ('/var/lib/duplicati/agent.json', '/var/lib/duplicati', True)),
+    ("export DUPLICATI__SERVER_DATAFOLDER='/data/agent'\n", ('/data/agent/agent.json', '/data/agent', True)),
+    # --server-datafolder wins over DUPLICATI_HOME (DataFolderManager.GetDataFolder)
+    ('DUPLICATI_HOME=/var/lib/duplicati\nDAEMON_OPTS="--server-datafolder=/srv/duplicati"\n',
+     ('/srv/duplicati/agent.json', '/srv/duplicati', True)),
+    ('DAEMON_OPTS="--agent-settings-file=/etc/duplicati/agent.json"\n',
+     ('/etc/duplicati/agent.json', '/root/.config/Duplicati', False)),
+    ('DAEMON_OPTS="--portable-mode=true"\n', ('/usr/lib/duplicati/data/agent.json', '/usr/lib/duplicati/data', True)),
+])
+def test_agent_service_paths_are_resolved_as_the_agent_does(text, expected):
+    assert sm.agent_service_paths(text, install_dir='/usr/lib/duplicati') == expected
+
+
+def test_environment_file_variables():
+    text = '# c\nA=1\nexport B="two words"\nbad line\nA=3\nDAEMON_OPTS="--x=1"\n'
+    assert sm.parse_environment_file(text) == {'A': '3', 'B': 'two words', 'DAEMON_OPTS': '--x=1'}

@@ -174,3 +174,15 @@ def test_macos_system_scope_reads_the_launch_daemon_s_agent(monkeypatch, macos, 
 def test_an_explicit_data_folder_wins_over_the_macos_scope(monkeypatch, macos, host):
     result, dummy = run_macos(monkeypatch, macos, dict(host, macos_scope='system'))
     assert result['settings_file'] == os.path.join(host['data_folder'], 'agent.json')
+
+
+def test_default_agent_json_follows_the_service_options(monkeypatch, host):
+    from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
+    folder = host['data_folder']
+    with open(os.path.join(folder, 'agent.json'), 'w') as handle:
+        json.dump(SETTINGS, handle)
+    monkeypatch.setattr(sm, 'agent_options_text', lambda module: 'DUPLICATI_HOME="%s"\nDAEMON_OPTS=""\n' % folder)
+    monkeypatch.setattr(host_platform, 'host_platform', lambda: {'system': 'Linux', 'os_family': 'Debian', 'architecture': 'x86_64'})
+    result = run(monkeypatch, {'agent_path': host['agent_path']})
+    assert result['settings_file'] == os.path.join(folder, 'agent.json') and result['data_folder'] == folder, result
+    assert result['registered'] and result['machine_id'] == 'abc123'

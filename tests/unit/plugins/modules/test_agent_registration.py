@@ -203,3 +203,84 @@ def test_url_from_the_environment(monkeypatch, console, host):
     monkeypatch.setenv('DUPLICATI_REGISTRATION_URL', console.url)
     result = run(monkeypatch, dict(host, method='native'))
     assert result['changed'] and len(console.ledger.registrations()) == 1
+
+
+SETTINGS_TOKEN = 'fleet-token-with-settings-42'
+CLAIM_SETTINGS = {'reportingurl': 'https://reports.example/r', 'dashboardurl': 'https://dash.example/'}
+
+
+def settings_link(console):
+    console.tokens.add('with-settings', SETTINGS_TOKEN, CLAIM_SETTINGS)
+    return console.url.replace(TOKEN, SETTINGS_TOKEN)
+
+
+def test_agent_that_hangs_after_saving_its_registration_is_registered(monkeypatch, console, host):
+    # RegisterAsync saves agent.json, then waits for a local server that never starts in register-only mode.
+    result = run(monkeypatch, dict(host, registration_url=settings_link(console), timeout=12))
+    assert not result['failed'], result
+    assert result['changed'] and result['registered'] and result['server_url'].startswith('wss://')
+    assert any('saved its registration' in w and 'within 12 seconds' in w for w in result['warnings']), result['warnings']
+    assert SETTINGS_TOKEN not in json.dumps(result)
+    assert agent_settings.is_registered(agent_settings.load_agent_settings(host['settings_file'], None))
+    assert len(console.ledger.registrations()) == 1
+    again = run(monkeypatch, dict(host, registration_url=console.url.replace(TOKEN, SETTINGS_TOKEN), timeout=12))
+    assert not again['changed'] and len(console.ledger.registrations()) == 1
+
+
+def test_forced_agent_run_that_hangs_after_saving_keeps_the_new_registration(monkeypatch, console, host):
+    run(monkeypatch, dict(host, registration_url=console.url, method='native'))
+    old = agent_settings.load_agent_settings(host['settings_file'], None)['jwt']
+    result = run(monkeypatch, dict(host, registration_url=settings_link(console), timeout=12, force=True))
+    assert not result['failed'] and result['changed'] and result['registered'], result
+    new = agent_settings.load_agent_settings(host['settings_file'], None)['jwt']
+    assert new and new != old
+    assert [name for name in os.listdir(host['data_folder']) if name.endswith('.previous')] == []
+    assert len(console.ledger.registrations()) == 2
+
+
+def test_agent_timeout_without_a_saved_registration_still_fails(monkeypatch, host, tmp_path):
+    # A console that never answers: the agent saves nothing, so the timeout is an error and nothing is written.
+    import socket
+    silent = socket.socket()
+    silent.bind(('127.0.0.1', 0))
+    silent.listen(1)
+    try:
+        url = 'http://127.0.0.1:%d/remotecontrol/register?token=%s' % (silent.getsockname()[1], TOKEN)
+        result = run(monkeypatch, dict(host, registration_url=url, timeout=3))
+    finally:
+        silent.close()
+    assert result['failed'] and 'within 3 seconds' in result['msg']
+    assert not os.path.exists(host['settings_file'])
+
+
+def test_native_warns_about_claim_settings_it_does_not_apply(monkeypatch, console, host):
+    result = run(monkeypatch, dict(host, registration_url=settings_link(console), method='native'))
+    assert result['changed'] and result['registered'] and not result['failed']
+    warnings = [w for w in result['warnings'] if 'updatesettings' in w]
+    assert len(warnings) == 1 and 'dashboardurl, reportingurl' in warnings[0]
+    assert 'https://reports.example/r' not in warnings[0]
+    plain = run(monkeypatch, dict(host, registration_url=console.url, method='native', force=True))
+    assert plain['changed'] and [w for w in plain['warnings'] if 'updatesettings' in w] == warnings  # none added
+
+
+def test_default_agent_json_follows_the_service_options(monkeypatch, console, tmp_path):
+    # The agent service's options file (the unit's EnvironmentFile) moves the data folder: DataFolderManager.GetDataFolder.
+    service_folder = tmp_path / 'service-data'
+    options = tmp_path / 'duplicati-agent'
+    options.write_text('DAEMON_OPTS="--webservice-port=8300 --server-datafolder=%s"\n' % service_folder)
+    bindir = tmp_path / 'bin'
+    bindir.mkdir()
+    systemctl = bindir / 'systemctl'
+    systemctl.write_text('#!/bin/sh\nprintf "LoadState=loaded\\nActiveState=inactive\\nUnitFileState=enabled\\n'
+                         'EnvironmentFiles=%s (ignore_errors=yes)\\n"\n' % options)
+    systemctl.chmod(0o755)
+    monkeypatch.setenv('PATH', '%s:%s' % (bindir, os.environ.get('PATH', '')))
+    monkeypatch.setattr(agent_registration.platform, 'system', lambda: 'Linux')
+    args = dict(registration_url=console.url, method='native', agent_path=make_agent(tmp_path))
+    checked = run(monkeypatch, args, check_mode=True)
+    assert checked['settings_file'] == str(service_folder / 'agent.json'), checked
+    result = run(monkeypatch, args)
+    assert result['changed'] and result['settings_file'] == str(service_folder / 'agent.json')
+    assert agent_settings.is_registered(agent_settings.load_agent_settings(str(service_folder / 'agent.json'), None))
+    assert (service_folder / 'machineid.txt').read_text().split('\n')[0] == result['machine_id']
+    assert not run(monkeypatch, args)['changed']

@@ -89,7 +89,7 @@ def test_check_mode_writes_nothing(monkeypatch, tmp_path):
     ({'args': {'Agent': ['--x=1']}}, "must be written 'agent'"),
     ({'args': {'nosuchtool': ['--x=1']}}, 'unknown executable key'),
     ({'args': {'agent': ['--x', '1']}}, 'not of the form --name=value'),
-    ({'db': {'server': {'--x': '1'}}}, 'without "--"'),
+    ({'db': {'server': {'--x': '1', 'x': '2'}}}, 'both as'),
 ])
 def test_invalid_input_is_refused_and_nothing_written(monkeypatch, tmp_path, args, message):
     path = tmp_path / 'preload.json'
@@ -111,3 +111,15 @@ def test_backup(monkeypatch, tmp_path):
     path.write_text('{"args": {"agent": ["--x=1"]}}')
     result = run(monkeypatch, {'path': str(path), 'args': {'agent': ['--x=2']}, 'backup': True})
     assert os.path.exists(result['backup_file'])
+
+
+def test_db_names_given_with_dashes(monkeypatch, tmp_path):
+    # Connection.SetPreloadSettingsIfChanged keeps a leading "--" and adds it to names without one.
+    path = tmp_path / 'preload.json'
+    path.write_text(json.dumps({'db': {'server': {'update-channel': 'stable', 'keep': '1'}}}))
+    result = run(monkeypatch, {'path': str(path), 'db': {'server': {'--update-channel': 'beta'}}})
+    assert result['changed'] and not result['failed'], result
+    assert json.loads(path.read_text()) == {'db': {'server': {'keep': '1', '--update-channel': 'beta'}}}
+    assert not run(monkeypatch, {'path': str(path), 'db': {'server': {'--update-channel': 'beta'}}})['changed']
+    removed = run(monkeypatch, {'path': str(path), 'state': 'absent', 'db': {'server': {'update-channel': ''}}})
+    assert removed['changed'] and json.loads(path.read_text()) == {'db': {'server': {'keep': '1'}}}
