@@ -16,7 +16,8 @@ options:
       - URL of the Duplicati server (or of the server inside a Duplicati Agent).
       - The REST API is reached at I(host_url) + C(api/v1/), as C(duplicati-server-util --hosturl) does.
         A URL with a path, such as C(https://nas.example/duplicati), is given a trailing C(/) when it has none.
-      - The refresh cookie is named after the port of this URL (C(RefreshToken_8200)); 80 and 443 are used when the URL has no port.
+      - The refresh cookie is named after the port of this URL (C(RefreshToken_8200)), as the server names it from the C(Host) header;
+        a URL without a port (C(https://backup.example.com/)) gets C(RefreshToken_0).
       - If not set, the environment variable E(DUPLICATI_HOST_URL) is used.
     type: str
     default: http://127.0.0.1:8200/

@@ -11,8 +11,8 @@ Built on ``ansible.module_utils.urls.open_url``, so proxies, ``validate_certs``,
   asks users to end a host URL that has a path with ``/``; here the slash is added
   when it is missing, so ``https://nas/duplicati`` and ``https://nas/duplicati/`` both
   reach ``https://nas/duplicati/api/v1/``.
-* The refresh cookie is named ``RefreshToken_<port>`` from the host URL's port
-  (80/443 when the URL has none), as ServerUtil names it.
+* The refresh cookie is named ``RefreshToken_<port>`` from the port of the ``Host``
+  header sent, 0 when the host URL has no port, as the server names it.
 * Requests that are safe to repeat (GET, HEAD, and calls marked ``idempotent=True``)
   are retried a bounded number of times with exponential backoff and jitter on
   connection errors, 503 and 429 (honouring ``Retry-After``). Anything else is sent
@@ -87,17 +87,15 @@ def normalize_host_url(host_url):
     return text
 
 
-def host_port(host_url):
-    """The port of the host URL; 80 or 443 when it has none (like .NET ``Uri.Port``)."""
-    parts = urlsplit(normalize_host_url(host_url))
-    if parts.port:
-        return parts.port
-    return 443 if parts.scheme == 'https' else 80
-
-
 def refresh_cookie_name(host_url):
-    """``RefreshToken_<port>``: the refresh cookie name ServerUtil uses for this host URL."""
-    return '%s%d' % (REFRESH_COOKIE_PREFIX, host_port(host_url))
+    """``RefreshToken_<port>``: the refresh cookie name the server uses for this host URL.
+
+    The server names the cookie ``RefreshToken_{Request.Host.Port ?? 0}`` (``Auth.cs``,
+    ``GetCookieName``): the port of the ``Host`` header, 0 when the header has none, as
+    for ``https://backup.example.com/``.
+    """
+    port = urlsplit(normalize_host_url(host_url)).port
+    return '%s%d' % (REFRESH_COOKIE_PREFIX, port if port is not None else 0)
 
 
 def parse_retry_after(value, now):

@@ -79,9 +79,9 @@ def parse(*argv):
 
 
 @contextlib.contextmanager
-def running_server(*argv, faults=None):
+def running_server(*argv, faults=None, port=0):
     app = create_app(parse(*argv), faults or httpbase.Faults())
-    httpd, url = httpbase.serve_in_thread(app)
+    httpd, url = httpbase.serve_in_thread(app, port=port)
     try:
         yield Harness(app, httpd, url)
     finally:

@@ -89,8 +89,9 @@ def test_query_booleans_are_dotnet_style_and_values_escaped():
 
 @pytest.mark.parametrize('url,port', [
     ('http://127.0.0.1:8200/', 8200),
-    ('http://localhost/', 80),
-    ('https://nas.example/duplicati/', 443),
+    ('http://localhost/', 0),
+    ('https://nas.example/duplicati/', 0),
+    ('https://nas.example:443/', 443),
     ('https://[::1]:8443', 8443),
 ])
 def test_refresh_cookie_name_from_host_url_port(url, port):
