@@ -426,6 +426,7 @@ class ServerApp(EmulatorApp):
 
     # -- auth -----------------------------------------------------------------------------
     def _cookie_name(self, request):
+        """``Auth.GetCookieName``: ``RefreshToken_{Request.Host.Port ?? 0}``, 0 for a Host header without a port."""
         return 'RefreshToken_%d' % (_split_host(request.header('Host'))[1] or 0)
 
     def _set_cookie(self, request, value):
@@ -466,6 +467,15 @@ class ServerApp(EmulatorApp):
         return self._issue_login(request, claims['sid'], not remember)
 
     def _refresh(self, request):
+        """``POST auth/refresh`` → ``LoginProvider.PerformLoginWithRefreshTokenAsync``.
+
+        Counter drift: ``counterDiff = family.Counter - token.Counter`` may be 0 up to
+        ``MaxRefreshTokenDrift`` while the family was updated within
+        ``MaxRefreshTokenDriftSeconds``, else only 0; anything else is taken for re-use
+        and ``TokenFamilyStore.InvalidateTokenFamilyAsync`` deletes the family.
+        ``IncrementTokenFamilyAsync`` updates only from the counter it read (a
+        ``ConflictException`` otherwise). Every failure is 401 "Failed to refresh token".
+        """
         cookie = request.cookies().get(self._cookie_name(request))
         if cookie is None:
             raise ApiError(401, 'Authorization failed due to missing cookie.')
