@@ -322,9 +322,11 @@ class Authenticator(object):
         the server already replaced twice. The rotated token is written before the lock
         is released.
         """
+        if not token and not self._stored_entry():
+            return False  # nothing stored: no lock (and no lock file) needed
         with file_lock(self.settings_file):
-            entry = _settings().find_entry(self._load_entries(), self.host_url)
-            if entry is not None and (entry.get('RefreshToken') or '').strip():
+            entry = self._stored_entry()
+            if entry is not None:
                 token, nonce = entry['RefreshToken'], entry.get('RefreshNonce')
             if not token:
                 return False
@@ -366,6 +368,11 @@ class Authenticator(object):
         self._refresh_token = self._refresh_nonce = None
 
     # -- settings.json ---------------------------------------------------------
+    def _stored_entry(self):
+        """This host's entry of settings.json when it holds a refresh token, else None."""
+        entry = _settings().find_entry(self._load_entries(), self.host_url)
+        return entry if entry is not None and (entry.get('RefreshToken') or '').strip() else None
+
     def _load_entries(self):
         return _settings().load_serverutil_settings(self.settings_file, self._key)
 
