@@ -17,6 +17,10 @@ Built on ``ansible.module_utils.urls.open_url``, so proxies, ``validate_certs``,
   are retried a bounded number of times with exponential backoff and jitter on
   connection errors, 503 and 429 (honouring ``Retry-After``). Anything else is sent
   exactly once.
+* Redirects are never followed: Duplicati's API answers every call itself, and a
+  redirect would carry the password, the tokens, the refresh cookie or the pre-shared
+  key to wherever it points (perhaps another host, perhaps plain http). A 3xx answer
+  fails with the target named, so the user can correct ``host_url``.
 * Every failure becomes one ``DuplicatiError`` whose message says what failed and
   what to do about it. This file is the only place that translates failures.
 """
@@ -31,6 +35,7 @@ import socket
 import ssl
 import time
 
+from ansible.module_utils.six.moves.http_client import HTTPException
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urljoin, urlsplit
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
@@ -71,6 +76,9 @@ def encode_query(query):
 def normalize_host_url(host_url):
     """The host URL with a trailing ``/``; raises ``DuplicatiError`` if it is not http(s)."""
     text = (host_url or DEFAULT_HOST_URL).strip()
+    if any(ord(char) <= 32 or ord(char) == 127 for char in text):
+        raise DuplicatiError('Invalid host_url %r: it must not contain spaces or control characters.' % text,
+                             hint='Check the host_url option; write a space in a path as %20.')
     parts = urlsplit(text)
     if parts.scheme not in ('http', 'https') or not parts.hostname:
         raise DuplicatiError(
@@ -255,7 +263,7 @@ class Transport(object):
         while True:
             attempts += 1
             outcome = self._send_once(method, url, data, send_headers, timeout or self.timeout)
-            if isinstance(outcome, Response) and outcome.status < 400:
+            if isinstance(outcome, Response) and outcome.status < 300:
                 return outcome
             wait = self._retry_wait(outcome, attempts) if repeatable and attempts <= self.retries else None
             if wait is None:
@@ -267,19 +275,19 @@ class Transport(object):
         try:
             handle = self.opener(url, data=data, headers=headers, method=method, timeout=timeout,
                                  validate_certs=self.validate_certs, ca_path=self.ca_path,
-                                 follow_redirects='safe', use_netrc=False, http_agent='duplicati.fleet')
+                                 follow_redirects='none', use_netrc=False, http_agent='duplicati.fleet')
         except HTTPError as exc:
             try:
                 body = exc.read()
             except Exception:  # a reset while reading the error body leaves nothing to quote
                 body = b''
             return Response(exc.code, exc.headers, body or b'', url)
-        except (URLError, UrlsConnectionError, socket.error, ssl.SSLError, ValueError) as exc:
+        except (URLError, UrlsConnectionError, socket.error, ssl.SSLError, ValueError, HTTPException) as exc:
             return exc
         try:
             body = handle.read() if method != 'HEAD' else b''
             return Response(handle.getcode(), handle.headers, body, url)
-        except (socket.error, ssl.SSLError) as exc:
+        except (socket.error, ssl.SSLError, HTTPException) as exc:
             return exc
         finally:
             handle.close()
@@ -310,6 +318,8 @@ class Transport(object):
         status = outcome.status
         server_error, code = parse_server_error(outcome.body)
         text = _plain_text(outcome)
+        if 300 <= status < 400:
+            return _redirect_error(outcome, subject, url, self.host_url)
         special = failures(status, server_error) if callable(failures) else failures.get(status)
         hint = None
         quote_server = True
@@ -347,6 +357,20 @@ class Transport(object):
         if not message.endswith('.'):
             message += '.'
         return DuplicatiError(message, status=status, code=code, server_error=server_error, url=url, hint=hint)
+
+
+def _redirect_error(response, subject, url, host_url):
+    """The failure for a 3xx answer: the redirect was not followed, and why."""
+    target = (response.header('Location') or '').strip()
+    shown = target.split('?', 1)[0] or 'no Location'
+    absolute = urljoin(url, target) if target else ''
+    downgrade = urlsplit(host_url).scheme == 'https' and urlsplit(absolute).scheme == 'http'
+    reason = 'the server redirected to %s%s, and the redirect was not followed' % (
+        shown, ' (from https to plain http)' if downgrade else '')
+    return DuplicatiError(
+        '%s: %s (HTTP %d). Credentials are never sent across a redirect; a Duplicati server answers its API itself.'
+        % (subject, reason, response.status), status=response.status, url=url,
+        hint='Set host_url to the address the server really answers on (a proxy may be redirecting to another path, host or scheme).')
 
 
 def _plain_text(response):
