@@ -62,13 +62,24 @@ options:
   validate_certs:
     description:
       - Whether to verify the TLS certificate of an C(https) O(host_url).
-      - Set to V(false) only for a server with a self-signed certificate you trust; better, give its CA in O(ca_path).
+      - Set to V(false) only for a server with a self-signed certificate you trust; better, give its CA in O(ca_path),
+        or pin its certificate with O(host_certificate).
     type: bool
     default: true
   ca_path:
     description:
       - PEM file of the CA certificate(s) that signed the server's TLS certificate.
     type: path
+  host_certificate:
+    description:
+      - SHA1 thumbprints (hex, any case, colons allowed) of server certificates to accept for an C(https) O(host_url),
+        as C(duplicati-server-util --host-cert). The server's certificate must then be one of them; CA validation is not used.
+      - When not set, O(password) is not set and the server database can be read (O(server_data_folder), or the probed default
+        data folder), the thumbprint of the server's own certificate stored there (C(server-ssl-certificate)) is pinned,
+        as C(duplicati-server-util) does. Reading that certificate needs the Python package C(cryptography).
+      - If not set, the environment variable E(DUPLICATI_HOST_CERT) is used (thumbprints separated by commas).
+    type: list
+    elements: str
   timeout:
     description:
       - Seconds to wait for each answer of the server.

@@ -274,7 +274,7 @@ class Authenticator(object):
     def _signin_from_database(self, notes):
         folder = self.server_data_folder
         if folder is None and self.probe_data_folder:
-            folder = _probe_data_folder()
+            folder = probe_data_folder()
         if folder is None:
             return False
         try:
@@ -402,7 +402,7 @@ def _database_path(folder):
     return os.path.join(folder, SERVER_DATABASE_FILENAME)
 
 
-def _probe_data_folder():
+def probe_data_folder():
     """The data folder ServerUtil would probe on this host, if it holds a server database."""
     try:
         from ansible_collections.duplicati.fleet.plugins.module_utils.data_folder import host_data_folder

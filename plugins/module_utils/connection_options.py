@@ -33,6 +33,7 @@ CONNECTION_ARGUMENT_SPEC = dict(
     settings_file=dict(type='path'),
     validate_certs=dict(type='bool', default=True),
     ca_path=dict(type='path'),
+    host_certificate=dict(type='list', elements='str', fallback=(env_fallback, ['DUPLICATI_HOST_CERT'])),
     timeout=dict(type='int', default=DEFAULT_TIMEOUT),
 )
 

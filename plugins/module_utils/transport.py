@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """HTTP transport to the REST API of a Duplicati server.
 
-Built on ``ansible.module_utils.urls.open_url``, so proxies, ``validate_certs``,
-``ca_path`` and timeouts behave as everywhere else in Ansible.
+Built on ``ansible.module_utils.urls.Request``, so proxies, ``validate_certs``,
+``ca_path`` and timeouts behave as everywhere else in Ansible. With pinned certificate
+thumbprints (``host_certificates``), the server's certificate must be one of them.
 
 * URLs are built like ``duplicati-server-util`` builds them: the API base is
   ``host_url + "api/v1/"`` and ``/health`` lives at ``host_url + "health"``. ServerUtil
@@ -29,6 +30,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import email.utils
+import hashlib
 import json
 import random
 import socket
@@ -39,7 +41,7 @@ from ansible.module_utils.six.moves.http_client import HTTPException
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urljoin, urlsplit
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-from ansible.module_utils.urls import SSLValidationError, open_url
+from ansible.module_utils.urls import Request, SSLValidationError
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 
@@ -104,6 +106,51 @@ def refresh_cookie_name(host_url):
     """
     port = urlsplit(normalize_host_url(host_url)).port
     return '%s%d' % (REFRESH_COOKIE_PREFIX, port if port is not None else 0)
+
+
+def normalize_thumbprint(value):
+    """A SHA1 certificate thumbprint as upper-case hex (colons and spaces removed); raises ``DuplicatiError`` if it is not one."""
+    text = str(value or '').replace(':', '').replace(' ', '').upper()
+    if len(text) != 40 or any(char not in '0123456789ABCDEF' for char in text):
+        raise DuplicatiError('Invalid certificate thumbprint %r: give the SHA1 hash of the certificate as 40 hex digits.' % (value,),
+                             hint='Check the host_certificate option.')
+    return text
+
+
+class PinnedCertificateError(ssl.SSLError):
+    """The server's certificate is none of the pinned ones."""
+
+
+class _PinnedContext(ssl.SSLContext):
+    """A client context that accepts exactly the certificates whose SHA1 thumbprint is pinned.
+
+    The check runs right after the TLS handshake, before a byte of the request is sent,
+    like ServerUtil's ``SslCertificateValidator`` with ``--host-cert``.
+    """
+
+    pins = frozenset()
+
+    def wrap_socket(self, *args, **kwargs):  # pylint: disable=signature-differs
+        sock = super(_PinnedContext, self).wrap_socket(*args, **kwargs)
+        der = sock.getpeercert(binary_form=True) or b''
+        thumbprint = hashlib.sha1(der).hexdigest().upper()
+        if thumbprint not in self.pins:
+            sock.close()
+            raise PinnedCertificateError('the certificate %s is not one of the pinned certificates (host_certificate)' % thumbprint)
+        return sock
+
+
+def pinned_context(thumbprints):
+    """An ``SSLContext`` that accepts only certificates with one of these SHA1 thumbprints."""
+    context = _PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.pins = frozenset(normalize_thumbprint(t) for t in thumbprints)
+    return context
+
+
+def _open_url(url, **kwargs):
+    return Request().open(kwargs.pop('method'), url, **kwargs)
 
 
 def parse_retry_after(value, now):
@@ -201,7 +248,7 @@ class Transport(object):
 
     def __init__(self, host_url=DEFAULT_HOST_URL, pre_shared_key=None, validate_certs=True, ca_path=None,
                  timeout=DEFAULT_TIMEOUT, retries=3, backoff=0.5, max_backoff=8.0, max_retry_after=60.0,
-                 sleep=None, clock=None, jitter=None, opener=None):
+                 sleep=None, clock=None, jitter=None, opener=None, host_certificates=None):
         self.host_url = normalize_host_url(host_url)
         self.api_url = self.host_url + API_PREFIX
         self.pre_shared_key = pre_shared_key or None
@@ -217,7 +264,9 @@ class Transport(object):
         self.sleep = sleep or time.sleep
         self.clock = clock or time.time
         self.jitter = jitter or random.random
-        self.opener = opener or open_url
+        self.opener = opener or _open_url
+        self.host_certificates = tuple(host_certificates or ())
+        self.context = pinned_context(self.host_certificates) if self.host_certificates else None
         self.refresh_cookie_name = refresh_cookie_name(self.host_url)
 
     # -- URLs ----------------------------------------------------------------
@@ -275,7 +324,7 @@ class Transport(object):
         try:
             handle = self.opener(url, data=data, headers=headers, method=method, timeout=timeout,
                                  validate_certs=self.validate_certs, ca_path=self.ca_path,
-                                 follow_redirects='none', use_netrc=False, http_agent='duplicati.fleet')
+                                 follow_redirects='none', use_netrc=False, http_agent='duplicati.fleet', context=self.context)
         except HTTPError as exc:
             try:
                 body = exc.read()
@@ -400,6 +449,9 @@ def _is_tls_failure(exc):
 def _explain_connection_error(exc, transport):
     """(reason, hint) for an error raised before any HTTP status arrived."""
     reason = _reason_of(exc)
+    if isinstance(reason, PinnedCertificateError):
+        return ('%s' % reason, 'Check the host_certificate option (the SHA1 thumbprint of the server\'s certificate); '
+                'nothing was sent to the server.')
     if _is_tls_failure(exc):
         return ('the TLS certificate of the server could not be verified (%s)' % reason,
                 'Set ca_path to the CA certificate that signed the server certificate, '

@@ -43,7 +43,7 @@ import time
 from email.utils import formatdate
 
 from ..httpbase import EmulatorApp, Response
-from . import backup_config, dotnet_json, options, systeminfo, tokens
+from . import backup_config, certificate, dotnet_json, options, systeminfo, tokens
 from .database import ServerDatabase, utcnow
 from .seed import seed_backups
 from .tasks import RESULTS, TaskRunner
@@ -208,6 +208,8 @@ class ServerApp(EmulatorApp):
         self.pre_auth_tokens = set(t.strip() for t in raw_tokens.split(';') if _PREAUTH_TOKEN.match(t.strip()))
         if db.get_setting('encrypted-fields') in (None, ''):
             db.set_settings(encrypted_fields=str(db.cipher.enabled))
+        certificate.apply_options(args, db)
+        self.tls_context = certificate.tls_context(db)
         seeds = getattr(args, 'seed_backups', 0) or 0
         if seeds and new_db:
             seed_backups(db, seeds)

@@ -34,6 +34,11 @@ REAL_OPTIONS = (
     ('webservice-interface', False),
     ('webservice-port', False),
     ('disable-db-encryption', True),
+    # WebServerLoader: the server's own certificate (certificate.py)
+    ('webservice-sslcertificatefile', False),
+    ('webservice-sslcertificatepassword', False),
+    ('webservice-disable-https', True),
+    ('webservice-remove-sslcertificate', True),
     # accepted because the Agent forwards them (protocol sheet §1.1); the emulator has no
     # secret providers, API extensions or data folder permission checks to switch
     ('disable-default-secret-provider', True),
