@@ -13,10 +13,11 @@ pipeline (``DuplicatiWebserver.cs``, ``Extensions/WebApplicationExtensions.cs``)
    the authentication middleware, which has no exception handler around it: the
    answer is a bare 500 with an empty body (ngclient issue #15 shows this);
 3. routing, case-insensitive: unknown path → 404 with an empty body, known path and
-   wrong method → 405 with ``Allow``;
+   wrong method (``HEAD`` on a ``MapGet`` route too) → 405 with ``Allow``;
 4. authorization for endpoints that require it: 401 with an empty body and a
    ``WWW-Authenticate`` challenge;
-5. parameter binding (JSON body and typed query values): 400 / 415 with an empty body;
+5. parameter binding (JSON body and typed query values): 400 with an empty body (a missing
+   body, bad JSON, a wrong type), 415 for a body that is not JSON;
 6. the endpoint filters of ``/api/v1``: the hostname filter (403
    ``{"Error":"Invalid hostname: <h>","Code":403}``) then, when a PSK is set, the PSK
    filter (403 text/plain ``Invalid PreSharedKey``);
@@ -242,7 +243,7 @@ class ServerApp(EmulatorApp):
     def _routes(self):
         add = self.endpoints.append
         v1 = '/api/v1/'
-        add(Endpoint('GET', '/health', self._health, auth=False))
+        add(Endpoint('*', '/health', self._health, auth=False))
         add(Endpoint('POST', v1 + 'auth/refresh', self._refresh, auth=False, body='optional'))
         add(Endpoint('POST', v1 + 'auth/signin', self._signin, auth=False, body='required'))
         add(Endpoint('POST', v1 + 'auth/login', self._login, auth=False, body='required'))
@@ -284,7 +285,9 @@ class ServerApp(EmulatorApp):
             match = candidate.regex.match(request.path)
             if not match:
                 continue
-            if candidate.method == request.method or (candidate.method == 'GET' and request.method == 'HEAD'):
+            # MapGet/MapPost/... endpoints match their method only (a HEAD on a GET route is 405);
+            # MapHealthChecks("/health") carries no method metadata and matches any method
+            if candidate.method in (request.method, '*'):
                 endpoint, request.match = candidate, match
                 break
             allowed.append(candidate.method)
@@ -356,10 +359,11 @@ class ServerApp(EmulatorApp):
             return None
         ctype = (request.header('Content-Type') or '').split(';')[0].strip().lower()
         if not request.body:
-            if mode == 'optional' and (not ctype or ctype == 'application/json' or ctype.endswith('+json')):
+            # ASP.NET Core's RequestDelegateFactory checks the JSON content type only when the
+            # request can have a body (IHttpRequestBodyDetectionFeature.CanHaveBody, false for
+            # Content-Length 0); a required [FromBody] parameter left null is then a 400.
+            if mode == 'optional':
                 return None
-            if not ctype:
-                raise _BindingFailure(415)
             raise _BindingFailure(400)
         if ctype != 'application/json' and not ctype.endswith('+json'):
             raise _BindingFailure(415)
