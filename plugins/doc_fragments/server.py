@@ -53,6 +53,22 @@ options:
         and encrypts and decrypts the refresh token stored in O(settings_file).
       - If not set, the environment variable E(SETTINGS_ENCRYPTION_KEY) is used, as by Duplicati itself.
     type: str
+  agent_settings_file:
+    description:
+      - The C(agent.json) of a Duplicati Agent whose hosted server O(host_url) points at, on the host the module runs on.
+      - The Agent starts its server with C(--settings-encryption-key) set to its own C(--settings-encryption-key) (or the
+        environment variable E(SETTINGS_ENCRYPTION_KEY)), else to the C(settingsEncryptionKey) of C(agent.json), so the server
+        database is encrypted with it. When O(settings_encryption_key) is not set, that key is read from this file, and when
+        O(server_data_folder) is not set, the folder of this file is used as the server's data folder.
+      - The Agent starts its server with sign-in tokens disabled (its C(--webservice-disable-signin-tokens) defaults to true), so a
+        sign-in from the server database works only with an Agent started with C(--webservice-disable-signin-tokens=false).
+        It also resets the server's JWT configuration at every start (C(--webservice-reset-jwt-config), default true), which ends
+        every login stored in O(settings_file).
+    type: path
+  agent_settings_passphrase:
+    description:
+      - The passphrase of O(agent_settings_file) (the Agent's C(--agent-settings-file-passphrase)), when its values are encrypted.
+    type: str
   settings_file:
     description:
       - A C(duplicati-server-util) C(settings.json) with a stored login for O(host_url).

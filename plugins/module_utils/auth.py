@@ -292,7 +292,8 @@ class Authenticator(object):
                 'POST', 'auth/signin', body={'SigninToken': token, 'RememberMe': self.persist}, idempotent=True,
                 action='sign in with a token from the server database to',
                 failures={401: Failure('the sign-in token was refused',
-                                       'Sign-in tokens may be disabled (--webservice-disable-signin-tokens), or server_data_folder '
+                                       'Sign-in tokens may be disabled (--webservice-disable-signin-tokens; a Duplicati Agent disables '
+                                       'them unless started with --webservice-disable-signin-tokens=false), or server_data_folder '
                                        'holds the database of another server; use the password option.', quote_server=True)})
         except DuplicatiError as err:
             if err.status not in _REFUSED:

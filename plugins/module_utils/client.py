@@ -116,6 +116,28 @@ def _given_thumbprints(params):
     return [part.strip() for value in values for part in str(value).replace(';', ',').split(',') if part.strip()]
 
 
+def agent_server_params(params):
+    """``params`` completed from ``agent_settings_file`` for a server hosted by a Duplicati Agent.
+
+    ``Agent/Program.cs`` ``StartLocalServerAsync`` passes ``--settings-encryption-key``: the
+    agent's own key if it has one, else ``settingsEncryptionKey`` of ``agent.json``. The
+    agent's own key comes from its command line or ``SETTINGS_ENCRYPTION_KEY``, which the
+    ``settings_encryption_key`` option also falls back to, so that option wins here too.
+    The server's data folder is the folder of ``agent.json`` unless ``server_data_folder`` is set.
+    """
+    path = params.get('agent_settings_file')
+    if not path:
+        return params
+    from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
+    completed = dict(params)
+    if not completed.get('settings_encryption_key'):
+        settings = agent_settings.load_agent_settings(path, params.get('agent_settings_passphrase') or None)
+        completed['settings_encryption_key'] = (settings.get('settingsEncryptionKey') or '').strip() or None
+    if not completed.get('server_data_folder'):
+        completed['server_data_folder'] = os.path.dirname(os.path.abspath(path))
+    return completed
+
+
 def server_certificate_pin(params, probe_data_folder=True):
     """``(thumbprints, warning)``: the server's own certificate from its database, as ServerUtil pins it.
 
@@ -147,6 +169,7 @@ def connect(params, persist=False, clock=None, probe_data_folder=True, **transpo
     """
     if clock is not None:
         transport_overrides.setdefault('clock', clock)
+    params = agent_server_params(params)
     pins, warning = server_certificate_pin(params, probe_data_folder)
     transport = transport_from_params(params, host_certificates=pins, **transport_overrides)
     # an empty value counts as not given: AWX injects unset credential fields as ''

@@ -31,6 +31,8 @@ CONNECTION_ARGUMENT_SPEC = dict(
     server_data_folder=dict(type='path'),
     settings_encryption_key=dict(type='str', no_log=True, fallback=(env_fallback, ['SETTINGS_ENCRYPTION_KEY'])),
     settings_file=dict(type='path'),
+    agent_settings_file=dict(type='path'),
+    agent_settings_passphrase=dict(type='str', no_log=True),
     validate_certs=dict(type='bool', default=True),
     ca_path=dict(type='path'),
     host_certificate=dict(type='list', elements='str', fallback=(env_fallback, ['DUPLICATI_HOST_CERT'])),
