@@ -35,11 +35,6 @@ options:
         Any other token is taken for one of the server's C(--webservice-pre-auth-tokens) and sent in an C(Authorization) header of type C(PreAuth).
       - If not set, the environment variable E(DUPLICATI_ACCESS_TOKEN) is used.
     type: str
-  pre_shared_key:
-    description:
-      - Pre-shared key of a server that runs inside a Duplicati Agent, sent in the C(X-Duplicati-PreSharedKey) header of every request.
-      - If not set, the environment variable E(DUPLICATI_PRE_SHARED_KEY) is used.
-    type: str
   server_data_folder:
     description:
       - Data folder of the server, the folder that holds C(Duplicati-server.sqlite), on the host the module runs on.
@@ -108,5 +103,10 @@ notes:
   - Access tokens are renewed before they expire and once after the server refuses one.
   - Requests that are safe to repeat are retried with exponential backoff on connection errors, HTTP 503 and HTTP 429
     (honouring C(Retry-After)); a request that changes something, such as running a backup, is never sent twice.
+  - A server hosted by a Duplicati Agent refuses every API call from outside the Agent (HTTP 403 C(Invalid PreSharedKey)),
+    because the Agent sets a random pre-shared key in memory at each start (C(PreSharedKeyFilter.PreSharedKey)), which no client
+    can know. To reach that server, start the Agent with C(--disable-pre-shared-key=true) (the role
+    C(duplicati.fleet.duplicati_agent) does so with C(duplicati_agent_local_access)).
+  - Redirects are never followed, so that no credential is sent to another address.
   - Proxies are used as set in the usual C(https_proxy)/C(http_proxy)/C(no_proxy) environment variables.
 '''

@@ -98,7 +98,6 @@ def transport_from_params(params, host_certificates=None, **overrides):
     """The ``Transport`` for the shared connection options (``connection_options.py``)."""
     kwargs = dict(
         host_url=params.get('host_url') or DEFAULT_HOST_URL,
-        pre_shared_key=params.get('pre_shared_key') or None,
         validate_certs=params.get('validate_certs', True) is not False,
         ca_path=params.get('ca_path'),
         timeout=params.get('timeout') or DEFAULT_TIMEOUT,

@@ -48,7 +48,6 @@ from ansible_collections.duplicati.fleet.plugins.module_utils.errors import Dupl
 DEFAULT_HOST_URL = 'http://127.0.0.1:8200/'
 DEFAULT_TIMEOUT = 30
 API_PREFIX = 'api/v1/'
-PRE_SHARED_KEY_HEADER = 'X-Duplicati-PreSharedKey'
 REFRESH_COOKIE_PREFIX = 'RefreshToken_'
 
 SAFE_METHODS = ('GET', 'HEAD')
@@ -246,12 +245,11 @@ class Transport(object):
     ``sleep``, ``clock`` and ``jitter`` (a ``random()``-like callable) are injectable for tests.
     """
 
-    def __init__(self, host_url=DEFAULT_HOST_URL, pre_shared_key=None, validate_certs=True, ca_path=None,
+    def __init__(self, host_url=DEFAULT_HOST_URL, validate_certs=True, ca_path=None,
                  timeout=DEFAULT_TIMEOUT, retries=3, backoff=0.5, max_backoff=8.0, max_retry_after=60.0,
                  sleep=None, clock=None, jitter=None, opener=None, host_certificates=None):
         self.host_url = normalize_host_url(host_url)
         self.api_url = self.host_url + API_PREFIX
-        self.pre_shared_key = pre_shared_key or None
         self.validate_certs = bool(validate_certs)
         self.ca_path = ca_path or None
         if timeout is None or int(timeout) <= 0:
@@ -302,8 +300,6 @@ class Transport(object):
             else:
                 data = json.dumps(body).encode('utf-8')
                 send_headers['Content-Type'] = 'application/json; charset=utf-8'
-        if self.pre_shared_key:
-            send_headers[PRE_SHARED_KEY_HEADER] = self.pre_shared_key
         send_headers.update(headers or {})
         repeatable = method in SAFE_METHODS if idempotent is None else bool(idempotent)
         shown_url = url.split('?', 1)[0]  # queries can carry tokens and passphrases: never show them
@@ -375,9 +371,11 @@ class Transport(object):
         if special is not None:
             reason, hint, quote_server = special.reason, special.hint, special.quote_server
         elif status == 403 and text.startswith('Invalid PreSharedKey'):
-            reason = 'the pre-shared key was refused'
-            hint = ('Set pre_shared_key to the key the Duplicati Agent was started with.' if not self.pre_shared_key
-                    else 'Check the pre_shared_key option: it does not match the key the Duplicati Agent was started with.')
+            # Agent/Program.cs sets PreSharedKeyFilter.PreSharedKey to a random key, in memory, at each start
+            reason = 'the server is hosted by a Duplicati Agent that accepts API calls only from the Agent itself (pre-shared key)'
+            hint = ('The Agent makes a new random pre-shared key at each start and keeps it in memory; no client can send it. '
+                    'Start the Agent with --disable-pre-shared-key=true to reach its server from outside '
+                    '(the duplicati_agent role: duplicati_agent_local_access).')
         elif status == 403 and server_error and server_error.startswith('Invalid hostname'):
             reason = 'the server does not accept the host name in host_url (%s)' % server_error
             hint = ('Use host_url with localhost or an IP address, or add the name to the server\'s allowed host names '

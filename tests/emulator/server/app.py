@@ -164,6 +164,7 @@ class ServerApp(EmulatorApp):
         self.generated_password = None
         self._startup()
         self.runner = TaskRunner(self.db, getattr(args, 'run_duration', 2.0), self.release.result_version)
+        # PreSharedKeyFilter.PreSharedKey: set only by the Agent (a random key in memory); no server option sets it
         self.pre_shared_key = getattr(args, 'pre_shared_key', None) or None
         self.remaining_forever_tokens = 1 if options.flag(args, 'webservice-enable-forever-token') else -1
         self._forever_lock = threading.Lock()

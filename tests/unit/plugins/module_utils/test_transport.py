@@ -113,7 +113,7 @@ def test_redirects_are_never_followed_with_credentials(fake, method, location):
     app, url = fake
     app.answers['/api/v1/backups'] = [httpbase.Response(302, b'', 'text/plain', headers=[('Location', location)])]
     app.answers['/login.html'] = [httpbase.Response.json([])]
-    t = make_transport(url, pre_shared_key='psk-secret')
+    t = make_transport(url)
     with pytest.raises(DuplicatiError) as err:
         t.request(method, 'backups', headers={'Authorization': 'Bearer secret-token', 'Cookie': 'RefreshToken_1=secret'},
                   body={'x': 1} if method == 'POST' else None)
@@ -145,18 +145,17 @@ def test_retry_after_seconds_and_http_date():
 def test_json_body_and_headers_are_sent(fake):
     app, url = fake
     app.answers['/api/v1/thing'] = [httpbase.Response.json({'A': 1})]
-    t = make_transport(url, pre_shared_key='psk-123')
+    t = make_transport(url)
     resp = t.request('PUT', 'thing', body='new password', headers={'X-Extra': 'yes'})
     assert resp.json() == {'A': 1}
     sent = app.requests[-1]
     assert sent.method == 'PUT'
     assert json.loads(sent.body.decode('utf-8')) == 'new password'
     assert sent.header('Content-Type').startswith('application/json')
-    assert sent.header('X-Duplicati-PreSharedKey') == 'psk-123'
     assert sent.header('X-Extra') == 'yes'
 
 
-def test_no_psk_header_without_psk(fake):
+def test_no_psk_header_is_ever_sent(fake):
     app, url = fake
     app.answers['/api/v1/thing'] = [httpbase.Response.json({})]
     make_transport(url).request('GET', 'thing')
@@ -288,9 +287,9 @@ def test_plain_text_psk_refusal(fake):
     app, url = fake
     app.answers['/api/v1/x'] = [httpbase.Response.text('Invalid PreSharedKey', 403)]
     with pytest.raises(DuplicatiError) as err:
-        make_transport(url, pre_shared_key='wrong').request('GET', 'x')
-    assert 'the pre-shared key was refused (HTTP 403)' in str(err.value)
-    assert 'pre_shared_key' in err.value.hint
+        make_transport(url).request('GET', 'x')
+    assert 'Duplicati Agent that accepts API calls only from the Agent itself' in str(err.value)
+    assert '--disable-pre-shared-key=true' in err.value.hint
 
 
 def test_hostname_refusal(fake):
