@@ -48,10 +48,11 @@ def test_a_failed_task_without_a_log_entry_is_not_reported_as_the_previous_run(m
         plan_result(harness, '1', 'WorkerError')  # the queue runner fails before the operation writes its log
         second = run_module(monkeypatch, backup_run, connection(harness, backup='1', wait=True, poll_interval=1))
         task = harness.request('GET', '/api/v1/task/%d' % second['task_id'], headers=harness.bearer(PASSWORD)).json()
-    assert first['failed'] is False and first['result'] == 'Success' and first['task_status'] == 'Completed'
     assert task['Status'] == 'Failed'
-    assert second['failed'] is True
-    assert second['result'] == 'Unknown' and second['task_status'] == 'Failed'
+    # before: "Success", the result of the first run, read from the log
+    assert second['failed'] is True and second['result'] == 'Unknown'
+    assert second['task_status'] == 'Failed'
+    assert first['failed'] is False and first['result'] == 'Success' and first['task_status'] == 'Completed'
     assert 'failed on the server before it wrote a result' in second['msg']
     assert 'backup database is currently in use' in second['msg'] and second['error_message'] == task['ErrorMessage']
 
