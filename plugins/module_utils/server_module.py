@@ -97,10 +97,14 @@ class ServerModule(object):
         self._flush_warnings()
         self.module.exit_json(**result)
 
+    def mask(self, client):
+        """Keep the tokens ``client`` obtained out of the module's output (for clients a module makes itself)."""
+        self.module.no_log_values.update(client.auth.secrets())
+
     def _end_run(self):
         if self._client is None:
             return
-        self.module.no_log_values.update(self._client.auth.secrets())
+        self.mask(self._client)
         self._client.auth.end_run()
 
     def _flush_warnings(self):

@@ -47,7 +47,7 @@ options:
     description:
       - Encrypt the file with this passphrase (AES Crypt, as Duplicati writes it).
       - When omitted, the file is written unencrypted.
-      - An empty or whitespace-only passphrase is refused and no file is written: the server takes it for no
+      - An empty or whitespace-only passphrase is refused and no file is written, because the server takes it for no
         passphrase and would send the configuration unencrypted, with its passwords when O(export_passwords) is set.
     type: str
   export_passwords:

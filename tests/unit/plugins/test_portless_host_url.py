@@ -27,28 +27,46 @@ from ansible_collections.duplicati.fleet.tests.emulator import child_environment
 SCRIPT = r'''
 import json, subprocess, sys
 subprocess.check_call(['ip', 'link', 'set', 'lo', 'up'])
-from ansible_collections.duplicati.fleet.plugins.module_utils import auth, serverutil_settings
+from ansible_collections.duplicati.fleet.plugins.module_utils import serverutil_settings
 from ansible_collections.duplicati.fleet.tests.unit.plugins.module_utils.emulated_server import PASSWORD, client, server
 
-path = sys.argv[1]
-out = {}
-with server(port=80) as h:
-    url = 'http://127.0.0.1/'
+
+def entry(path, url):
+    return serverutil_settings.find_entry(serverutil_settings.load_serverutil_settings(path, None), url)
+
+
+def exchange(h, url, path, host_header):
+    out = {}
     first = client(h, host_url=url, password=PASSWORD, settings_file=path, persist=True)
     out['login'] = first.login()
     out['cookie'] = first.transport.refresh_cookie_name
-    stored = serverutil_settings.find_entry(serverutil_settings.load_serverutil_settings(path, None), url)
-    second = client(h, host_url=url, settings_file=path)
-    out['second'] = second.login()
-    rotated = serverutil_settings.find_entry(serverutil_settings.load_serverutil_settings(path, None), url)
+    stored = entry(path, url)
+    out['second'] = client(h, host_url=url, settings_file=path).login()
+    rotated = entry(path, url)
     out['rotated'] = rotated['RefreshToken'] != stored['RefreshToken']
     out['families_before_logout'] = h.request('GET', '/_emulator/state').json()['token_families']
     out['logout'] = client(h, host_url=url, settings_file=path).logout()
     out['families_after_logout'] = h.request('GET', '/_emulator/state').json()['token_families']
     reply = h.request('POST', '/api/v1/auth/refresh', json_body={'Nonce': rotated['RefreshNonce']},
-                      headers={'Cookie': 'RefreshToken_0=%s' % rotated['RefreshToken']}, host_header='127.0.0.1')
+                      headers={'Cookie': '%s=%s' % (out['cookie'], rotated['RefreshToken'])}, host_header=host_header)
     out['old_token_after_logout'] = reply.status
-print(json.dumps(out))
+    return out
+
+
+def server_login_twice(url, path):
+    import os
+    from ansible_collections.duplicati.fleet.tests.unit.plugins import module_process
+    args = dict(host_url=url, password=PASSWORD, settings_file=path)
+    runs = [module_process.run('server_login', args, os.path.dirname(path)) for dummy in range(2)]
+    return [(run.get('failed', False), run.get('changed')) for run in runs]
+
+
+with server(port=80) as h:
+    print(json.dumps({
+        'portless': exchange(h, 'http://127.0.0.1/', sys.argv[1] + '-portless', '127.0.0.1'),
+        'explicit': exchange(h, 'http://127.0.0.1:80/', sys.argv[1] + '-explicit', '127.0.0.1:80'),
+        'server_login': server_login_twice('http://127.0.0.1/', sys.argv[1] + '-module'),
+    }))
 '''
 
 
@@ -63,15 +81,20 @@ def test_stored_login_rotation_and_logout_without_a_port(tmp_path):
     path = str(tmp_path / 'settings.json')
     env = child_environment()
     env['PYTHONPATH'] = os.pathsep.join([env['PYTHONPATH']] + [p for p in sys.path if p])
-    proc = subprocess.run(['unshare', '-rn', sys.executable, '-c', SCRIPT, path], capture_output=True, env=env, timeout=120)
+    proc = subprocess.run(['unshare', '-rn', sys.executable, '-c', SCRIPT, path], capture_output=True, env=env, timeout=180, check=False)
     assert proc.returncode == 0, proc.stderr.decode('utf-8', 'replace')
-    out = json.loads(proc.stdout.decode('utf-8').strip().splitlines()[-1])
-    assert out['cookie'] == 'RefreshToken_0'
-    assert out['login'] == 'password'
-    # the stored login is accepted (before: refused every run, so server_login changed forever)
-    assert out['second'] == 'settings_file'
-    assert out['rotated'] is True
-    # logout reaches the family (before: the server saw no cookie and revoked nothing)
-    assert out['logout'] is True
-    assert out['families_after_logout'] == out['families_before_logout'] - 1
-    assert out['old_token_after_logout'] == 401
+    results = json.loads(proc.stdout.decode('utf-8').strip().splitlines()[-1])
+    # urllib sends the URL's host[:port] as written: no port, RefreshToken_0; an explicit :80, RefreshToken_80
+    assert results['portless']['cookie'] == 'RefreshToken_0'
+    assert results['explicit']['cookie'] == 'RefreshToken_80'
+    # server_login stores the login once, then finds it working (before: changed on every run)
+    assert results.pop('server_login') == [[False, True], [False, False]]
+    for out in results.values():
+        assert out['login'] == 'password'
+        # the stored login is accepted (before: refused every run, so server_login changed forever)
+        assert out['second'] == 'settings_file'
+        assert out['rotated'] is True
+        # logout reaches the family (before: the server saw no cookie and revoked nothing)
+        assert out['logout'] is True
+        assert out['families_after_logout'] == out['families_before_logout'] - 1
+        assert out['old_token_after_logout'] == 401
