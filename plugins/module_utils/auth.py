@@ -11,7 +11,13 @@
    ``Authorization: PreAuth``;
 2. the refresh token stored for this host in a ServerUtil ``settings.json``:
    ``POST auth/refresh`` with the ``RefreshToken_<port>`` cookie and the stored nonce;
-   the rotated token and nonce are written back at once (atomically, like ServerUtil);
+   the rotated token and nonce are written back at once (atomically, like ServerUtil).
+   The file lock is held from reading the entry to writing the rotated token back:
+   the server treats a refresh token more than ``MaxRefreshTokenDrift`` (1) rotations
+   behind its family as re-use and invalidates the whole family
+   (``LoginProvider.PerformLoginWithRefreshTokenAsync``, ``InvalidateTokenFamilyAsync``),
+   so runs that share one stored login must rotate it one after the other, each from
+   the newest token;
 3. only without a password: a sign-in token minted from the server database's
    ``jwt-config`` for user ``server-cli``, sent to ``POST auth/signin``;
 4. the password: ``POST auth/login``.
@@ -22,6 +28,9 @@ sets it for its ``login`` command; only then are new logins saved to ``settings.
 Access tokens are renewed before they expire (less than 60 s left, read from the
 unverified ``exp`` claim) and once after a 401. Logout sends the nonce with the refresh
 token, so the server invalidates the whole token family (ServerUtil sends none).
+``end_run`` logs out a login that was made for this run only (not saved), so that no
+``TokenFamily`` row is left behind on the server
+(``TokenFamilyStore.CreateTokenFamilyAsync`` inserts one for every login).
 
 No secret is ever logged, returned or put in an error message.
 """
@@ -122,6 +131,7 @@ class Authenticator(object):
         self._refresh_token = None
         self._refresh_nonce = None
         self._save_rotations = False
+        self._obtained = set()
 
     # -- public ----------------------------------------------------------------
     def authorization_headers(self):
@@ -157,7 +167,10 @@ class Authenticator(object):
                                  hint='Issue a new token and set it in the access_token option.')
         if self._refresh_token:
             try:
-                self._refresh(self._refresh_token, self._refresh_nonce, self._save_rotations)
+                if self._save_rotations:
+                    self._refresh_stored(self._refresh_token, self._refresh_nonce)
+                else:
+                    self._refresh(self._refresh_token, self._refresh_nonce)
                 return self.method
             except DuplicatiError as err:
                 if err.status not in _REFUSED:
@@ -190,20 +203,44 @@ class Authenticator(object):
         ``POST auth/refresh/logout`` with the refresh cookie **and** its nonce, so the
         server invalidates the token family; the settings.json entry keeps no token.
         """
-        token, nonce, entries = self._refresh_token, self._refresh_nonce, None
-        if self.settings_file:
-            entries = self._load_entries()
-            entry = _settings().find_entry(entries, self.host_url)
+        if not self.settings_file:
+            return self._logout(self._refresh_token, self._refresh_nonce)
+        with file_lock(self.settings_file):
+            token, nonce = self._refresh_token, self._refresh_nonce
+            entry = _settings().find_entry(self._load_entries(), self.host_url)
             if token is None and entry is not None and entry.get('RefreshToken'):
                 token, nonce = entry['RefreshToken'], entry.get('RefreshNonce')
+            if not self._logout(token, nonce):
+                return False
+            self._write_entry(None, None)
+        return True
+
+    def end_run(self):
+        """Log out a login made for this run only; True if a token was sent to the server.
+
+        A login that is saved to ``settings.json`` (a stored login, ``persist=True``) or an
+        explicit access token is left alone. A failure becomes a warning: the run's work
+        is done, and the family then expires with its short-lived refresh token.
+        """
+        if self.method not in (METHOD_PASSWORD, METHOD_SIGNIN) or self._save_rotations or not self._refresh_token:
+            return False
+        try:
+            return self._logout(self._refresh_token, self._refresh_nonce)
+        except DuplicatiError as err:
+            self.warnings.append('Failed to log out at the end of the run: %s' % err)
+            return False
+
+    def secrets(self):
+        """Every token and nonce obtained at run time (to keep them out of any output)."""
+        return set(self._obtained)
+
+    def _logout(self, token, nonce):
         if not token:
             return False
         self.transport.request('POST', 'auth/refresh/logout', body={'Nonce': nonce} if nonce else None,
                                headers={'Cookie': '%s=%s' % (self.transport.refresh_cookie_name, token)},
                                action='log out of')
         self._forget_tokens()
-        if self.settings_file:
-            self._store(None, None, entries)
         return True
 
     # -- methods ---------------------------------------------------------------
@@ -222,11 +259,9 @@ class Authenticator(object):
                                  hint='Issue a new token and set it in the access_token option.')
 
     def _login_with_stored_token(self, notes):
-        entry = _settings().find_entry(self._load_entries(), self.host_url)
-        if entry is None or not (entry.get('RefreshToken') or '').strip():
-            return False
         try:
-            self._refresh(entry['RefreshToken'], entry.get('RefreshNonce'), True)
+            if not self._refresh_stored(None, None):
+                return False
         except DuplicatiError as err:
             if err.status not in _REFUSED:
                 raise
@@ -239,7 +274,7 @@ class Authenticator(object):
     def _signin_from_database(self, notes):
         folder = self.server_data_folder
         if folder is None and self.probe_data_folder:
-            folder = _probe_data_folder()
+            folder = probe_data_folder()
         if folder is None:
             return False
         try:
@@ -257,7 +292,8 @@ class Authenticator(object):
                 'POST', 'auth/signin', body={'SigninToken': token, 'RememberMe': self.persist}, idempotent=True,
                 action='sign in with a token from the server database to',
                 failures={401: Failure('the sign-in token was refused',
-                                       'Sign-in tokens may be disabled (--webservice-disable-signin-tokens), or server_data_folder '
+                                       'Sign-in tokens may be disabled (--webservice-disable-signin-tokens; a Duplicati Agent disables '
+                                       'them unless started with --webservice-disable-signin-tokens=false), or server_data_folder '
                                        'holds the database of another server; use the password option.', quote_server=True)})
         except DuplicatiError as err:
             if err.status not in _REFUSED:
@@ -279,14 +315,36 @@ class Authenticator(object):
         self.method = METHOD_PASSWORD
 
     # -- tokens ----------------------------------------------------------------
-    def _refresh(self, token, nonce, save):
+    def _refresh_stored(self, token, nonce):
+        """Rotate the stored login under the settings file's lock; False if none is stored.
+
+        The entry is read under the lock: when another run rotated it since ``token``
+        was obtained, its newer token is used, so this run never refreshes from a token
+        the server already replaced twice. The rotated token is written before the lock
+        is released.
+        """
+        if not token and not self._stored_entry():
+            return False  # nothing stored: no lock (and no lock file) needed
+        with file_lock(self.settings_file):
+            entry = self._stored_entry()
+            if entry is not None:
+                token, nonce = entry['RefreshToken'], entry.get('RefreshNonce')
+            if not token:
+                return False
+            rotated = self._refresh(token, nonce)
+            self._save_rotations = True
+            if rotated:
+                self._write_entry(self._refresh_token, self._refresh_nonce)
+        return True
+
+    def _refresh(self, token, nonce):
         response = self.transport.request(
             'POST', 'auth/refresh', body={'Nonce': nonce} if nonce else None,
             headers={'Cookie': '%s=%s' % (self.transport.refresh_cookie_name, token)},
             action='refresh the login to',
             failures={401: Failure('the refresh token was refused (expired, revoked or already used)',
                                    'Log in again with the password, or store a new login in settings_file.')})
-        self._accept(response, save=save)
+        return self._accept(response, save=False)
 
     def _accept(self, response, save):
         data = response.json()
@@ -300,31 +358,42 @@ class Authenticator(object):
         if refresh:
             self._refresh_token = refresh
             self._refresh_nonce = data.get('RefreshNonce') or None
+        self._obtained.update(value for value in (self._access_token, refresh, data.get('RefreshNonce')) if isinstance(value, str) and value)
         self._save_rotations = bool(save and self.settings_file)
         if self._save_rotations and refresh:
             self._store(self._refresh_token, self._refresh_nonce)
+        return bool(refresh)
 
     def _forget_tokens(self):
         self._access_token = self._expires = self._scheme = None
         self._refresh_token = self._refresh_nonce = None
 
     # -- settings.json ---------------------------------------------------------
+    def _stored_entry(self):
+        """This host's entry of settings.json when it holds a refresh token, else None."""
+        entry = _settings().find_entry(self._load_entries(), self.host_url)
+        return entry if entry is not None and (entry.get('RefreshToken') or '').strip() else None
+
     def _load_entries(self):
         return _settings().load_serverutil_settings(self.settings_file, self._key)
 
-    def _store(self, token, nonce, entries=None):
-        """Save this host's token in settings.json, keeping every other host's entry.
+    def _store(self, token, nonce):
+        """Save this host's token in settings.json under the file's lock."""
+        with file_lock(self.settings_file):
+            self._write_entry(token, nonce)
 
-        The file is read again under its lock (``entries`` is ignored): another run may
-        have stored a login for another host since it was last read.
+    def _write_entry(self, token, nonce):
+        """Write this host's entry, keeping every other host's; the caller holds the lock.
+
+        The file is read again: another run may have stored a login for another host
+        since it was last read.
         """
         module = _settings()
-        with file_lock(self.settings_file):
-            entries = self._load_entries()
-            entry = module.find_entry(entries, self.host_url)
-            folder = self.server_data_folder or (entry or {}).get('ServerDatafolder')
-            updated = module.upsert_entry(entries, self.host_url, token, nonce, folder)
-            warning = module.save_serverutil_settings(self.settings_file, updated, self._key)
+        entries = self._load_entries()
+        entry = module.find_entry(entries, self.host_url)
+        folder = self.server_data_folder or (entry or {}).get('ServerDatafolder')
+        updated = module.upsert_entry(entries, self.host_url, token, nonce, folder)
+        warning = module.save_serverutil_settings(self.settings_file, updated, self._key)
         if warning and warning not in self.warnings:
             self.warnings.append(warning)
 
@@ -334,7 +403,7 @@ def _database_path(folder):
     return os.path.join(folder, SERVER_DATABASE_FILENAME)
 
 
-def _probe_data_folder():
+def probe_data_folder():
     """The data folder ServerUtil would probe on this host, if it holds a server database."""
     try:
         from ansible_collections.duplicati.fleet.plugins.module_utils.data_folder import host_data_folder

@@ -122,10 +122,26 @@ def parsed_result(log_entry):
     return None if value is None else str(value)
 
 
-def latest_result(client, ident):
-    """The ``ParsedResult`` of the newest log entry, or None when there is no log or it cannot be read."""
-    entries = backup_log(client, ident)
-    return parsed_result(entries[0]) if entries else None
+def latest_log_entry(client, ident):
+    """The newest entry of the backup's log, or None when it has none."""
+    entries = backup_log(client, ident, pagesize=1)
+    return entries[0] if entries and isinstance(entries[0], dict) else None
+
+
+def task_state(client, task_id):
+    """``GET task/{id}``: ``{Status, ErrorMessage, ...}`` of a queued task, or None when the server no longer knows it.
+
+    ``Status`` is ``Waiting``, ``Running``, ``Completed`` or ``Failed``; a failed task carries
+    the exception's message in ``ErrorMessage`` (``TaskQueueService.GetTaskInfo``). The server
+    keeps the results of a limited number of finished tasks; an older one is a 404.
+    """
+    try:
+        answer = client.request('GET', 'task/%s' % quote_segment(task_id))
+    except DuplicatiError as err:
+        if err.status == 404:
+            return None
+        raise
+    return answer if isinstance(answer, dict) else None
 
 
 def delete_backup(client, ident, delete_remote_files=False, delete_local_db=False, force=False):

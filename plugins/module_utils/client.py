@@ -17,6 +17,8 @@ endpoint itself ("Forever tokens are not enabled") and is reported as it is.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+
 from ansible_collections.duplicati.fleet.plugins.module_utils.auth import Authenticator
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.transport import DEFAULT_HOST_URL, DEFAULT_TIMEOUT, Transport, quote_segment
@@ -92,17 +94,69 @@ class DuplicatiClient(object):
         return self.auth.logout()
 
 
-def transport_from_params(params, **overrides):
+def transport_from_params(params, host_certificates=None, **overrides):
     """The ``Transport`` for the shared connection options (``connection_options.py``)."""
     kwargs = dict(
         host_url=params.get('host_url') or DEFAULT_HOST_URL,
-        pre_shared_key=params.get('pre_shared_key') or None,
         validate_certs=params.get('validate_certs', True) is not False,
         ca_path=params.get('ca_path'),
         timeout=params.get('timeout') or DEFAULT_TIMEOUT,
+        host_certificates=host_certificates if host_certificates is not None else _given_thumbprints(params),
     )
     kwargs.update(overrides)
     return Transport(**kwargs)
+
+
+def _given_thumbprints(params):
+    """The ``host_certificate`` option: thumbprints, also split at ``,`` and ``;`` like ``--host-cert``."""
+    values = params.get('host_certificate') or []
+    if isinstance(values, str):
+        values = [values]
+    return [part.strip() for value in values for part in str(value).replace(';', ',').split(',') if part.strip()]
+
+
+def agent_server_params(params):
+    """``params`` completed from ``agent_settings_file`` for a server hosted by a Duplicati Agent.
+
+    ``Agent/Program.cs`` ``StartLocalServerAsync`` passes ``--settings-encryption-key``: the
+    agent's own key if it has one, else ``settingsEncryptionKey`` of ``agent.json``. The
+    agent's own key comes from its command line or ``SETTINGS_ENCRYPTION_KEY``, which the
+    ``settings_encryption_key`` option also falls back to, so that option wins here too.
+    The server's data folder is the folder of ``agent.json`` unless ``server_data_folder`` is set.
+    """
+    path = params.get('agent_settings_file')
+    if not path:
+        return params
+    from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
+    completed = dict(params)
+    if not completed.get('settings_encryption_key'):
+        settings = agent_settings.load_agent_settings(path, params.get('agent_settings_passphrase') or None)
+        completed['settings_encryption_key'] = (settings.get('settingsEncryptionKey') or '').strip() or None
+    if not completed.get('server_data_folder'):
+        completed['server_data_folder'] = os.path.dirname(os.path.abspath(path))
+    return completed
+
+
+def server_certificate_pin(params, probe_data_folder=True):
+    """``(thumbprints, warning)``: the server's own certificate from its database, as ServerUtil pins it.
+
+    ``Connection.ConnectAsync`` of ServerUtil reads ``server-ssl-certificate`` from the server
+    database when the host URL is https, no ``--host-cert`` is given and no password is set,
+    and trusts the certificate's hash. Failing to read it is a warning, never an error.
+    """
+    from ansible_collections.duplicati.fleet.plugins.module_utils import auth, server_database
+    host_url = params.get('host_url') or DEFAULT_HOST_URL
+    if not host_url.strip().lower().startswith('https:') or _given_thumbprints(params) or params.get('password'):
+        return None, None
+    folder = params.get('server_data_folder') or (auth.probe_data_folder() if probe_data_folder else None)
+    if not folder or not os.path.isfile(server_database.database_path(folder)):
+        return None, None
+    try:
+        thumbprint = server_database.read_certificate_thumbprint(server_database.database_path(folder),
+                                                                 params.get('settings_encryption_key') or None)
+    except DuplicatiError as err:
+        return None, 'Failed to read the server certificate from the database in %s: %s' % (folder, err)
+    return ([thumbprint] if thumbprint else None), None
 
 
 def connect(params, persist=False, clock=None, probe_data_folder=True, **transport_overrides):
@@ -114,7 +168,9 @@ def connect(params, persist=False, clock=None, probe_data_folder=True, **transpo
     """
     if clock is not None:
         transport_overrides.setdefault('clock', clock)
-    transport = transport_from_params(params, **transport_overrides)
+    params = agent_server_params(params)
+    pins, warning = server_certificate_pin(params, probe_data_folder)
+    transport = transport_from_params(params, host_certificates=pins, **transport_overrides)
     # an empty value counts as not given: AWX injects unset credential fields as ''
     authenticator = Authenticator(
         transport,
@@ -128,4 +184,6 @@ def connect(params, persist=False, clock=None, probe_data_folder=True, **transpo
         probe_data_folder=probe_data_folder,
         clock=clock,
     )
+    if warning:
+        authenticator.warnings.append(warning)
     return DuplicatiClient(transport, authenticator)

@@ -27,12 +27,14 @@ CONNECTION_ARGUMENT_SPEC = dict(
     host_url=dict(type='str', default=DEFAULT_HOST_URL, fallback=(env_fallback, ['DUPLICATI_HOST_URL'])),
     password=dict(type='str', no_log=True, fallback=(env_fallback, ['DUPLICATI_PASSWORD'])),
     access_token=dict(type='str', no_log=True, fallback=(env_fallback, ['DUPLICATI_ACCESS_TOKEN'])),
-    pre_shared_key=dict(type='str', no_log=True, fallback=(env_fallback, ['DUPLICATI_PRE_SHARED_KEY'])),
     server_data_folder=dict(type='path'),
     settings_encryption_key=dict(type='str', no_log=True, fallback=(env_fallback, ['SETTINGS_ENCRYPTION_KEY'])),
     settings_file=dict(type='path'),
+    agent_settings_file=dict(type='path'),
+    agent_settings_passphrase=dict(type='str', no_log=True),
     validate_certs=dict(type='bool', default=True),
     ca_path=dict(type='path'),
+    host_certificate=dict(type='list', elements='str', fallback=(env_fallback, ['DUPLICATI_HOST_CERT'])),
     timeout=dict(type='int', default=DEFAULT_TIMEOUT),
 )
 

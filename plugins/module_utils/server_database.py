@@ -38,6 +38,7 @@ APPLICATION_SETTINGS_ID = -1
 JWT_CONFIG = 'jwt-config'
 PBKDF_CONFIG = 'pbkdf-config'
 SERVER_SSL_CERTIFICATE = 'server-ssl-certificate'
+SERVER_SSL_CERTIFICATE_PASSWORD = 'server-ssl-certificate-password'
 DISABLE_SIGNIN_TOKENS = 'disable-signin-tokens'
 ENCRYPTED_FIELDS = 'encrypted-fields'
 
@@ -135,6 +136,38 @@ def parse_bool(value, default=False):
     if text in ('0', 'off', 'false', 'no'):
         return False
     return default
+
+
+def certificate_thumbprint(stored, password=None):
+    """SHA1 thumbprint (upper-case hex) of the certificate with a private key in a stored ``server-ssl-certificate``.
+
+    The setting holds a base64 PKCS#12 file with its password in ``server-ssl-certificate-password``
+    (``ServerSettings.ServerSSLCertificate``); ServerUtil pins the certificate that
+    ``HasPrivateKey``, by ``GetCertHashString()``. Raises ``DuplicatiError`` when it cannot be read.
+    """
+    import base64
+    import binascii
+    import hashlib
+    try:
+        from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
+    except ImportError:
+        raise DuplicatiError('reading the server certificate needs the Python package cryptography')
+    try:
+        key, cert, dummy = pkcs12.load_key_and_certificates(base64.b64decode(stored), password.encode('utf-8') if password else None)
+    except (ValueError, TypeError, binascii.Error) as e:
+        raise DuplicatiError('the stored server certificate cannot be read (%s)' % e)
+    if key is None or cert is None:
+        return None
+    return hashlib.sha1(cert.public_bytes(Encoding.DER)).hexdigest().upper()
+
+
+def read_certificate_thumbprint(path, settings_encryption_key=None):
+    """The thumbprint of the server's own certificate stored in the database at ``path``, or None."""
+    settings = read_server_settings(path, settings_encryption_key)
+    stored = settings.get(SERVER_SSL_CERTIFICATE)
+    if not stored:
+        return None
+    return certificate_thumbprint(stored, settings.get(SERVER_SSL_CERTIFICATE_PASSWORD))
 
 
 def read_jwt_config(path, settings_encryption_key=None):

@@ -80,19 +80,32 @@ class ServerModule(object):
         """Run ``run(self)`` and exit with the dict it returns; a ``DuplicatiError`` fails the task.
 
         ``run`` may raise ``DuplicatiError`` at any point; it must do so before it changes
-        anything it cannot finish, so a failure leaves nothing half-done.
+        anything it cannot finish, so a failure leaves nothing half-done. Either way, a
+        login made for this run only is logged out before the module exits, and the
+        tokens obtained at run time are kept out of its output.
         """
         failure = None
         try:
             result = run(self)
         except DuplicatiError as err:
             failure = err.to_dict()
+        self._end_run()
         if failure is not None:
             # Outside the except block: the user gets the message, not a traceback.
             message = failure.pop('msg')
             self.fail(message, **failure)
         self._flush_warnings()
         self.module.exit_json(**result)
+
+    def mask(self, client):
+        """Keep the tokens ``client`` obtained out of the module's output (for clients a module makes itself)."""
+        self.module.no_log_values.update(client.auth.secrets())
+
+    def _end_run(self):
+        if self._client is None:
+            return
+        self.mask(self._client)
+        self._client.auth.end_run()
 
     def _flush_warnings(self):
         if self._client is None:

@@ -3,20 +3,25 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """HTTP transport to the REST API of a Duplicati server.
 
-Built on ``ansible.module_utils.urls.open_url``, so proxies, ``validate_certs``,
-``ca_path`` and timeouts behave as everywhere else in Ansible.
+Built on ``ansible.module_utils.urls.Request``, so proxies, ``validate_certs``,
+``ca_path`` and timeouts behave as everywhere else in Ansible. With pinned certificate
+thumbprints (``host_certificates``), the server's certificate must be one of them.
 
 * URLs are built like ``duplicati-server-util`` builds them: the API base is
   ``host_url + "api/v1/"`` and ``/health`` lives at ``host_url + "health"``. ServerUtil
   asks users to end a host URL that has a path with ``/``; here the slash is added
   when it is missing, so ``https://nas/duplicati`` and ``https://nas/duplicati/`` both
   reach ``https://nas/duplicati/api/v1/``.
-* The refresh cookie is named ``RefreshToken_<port>`` from the host URL's port
-  (80/443 when the URL has none), as ServerUtil names it.
+* The refresh cookie is named ``RefreshToken_<port>`` from the port of the ``Host``
+  header sent, 0 when the host URL has no port, as the server names it.
 * Requests that are safe to repeat (GET, HEAD, and calls marked ``idempotent=True``)
   are retried a bounded number of times with exponential backoff and jitter on
   connection errors, 503 and 429 (honouring ``Retry-After``). Anything else is sent
   exactly once.
+* Redirects are never followed: Duplicati's API answers every call itself, and a
+  redirect would carry the password, the tokens, the refresh cookie or the pre-shared
+  key to wherever it points (perhaps another host, perhaps plain http). A 3xx answer
+  fails with the target named, so the user can correct ``host_url``.
 * Every failure becomes one ``DuplicatiError`` whose message says what failed and
   what to do about it. This file is the only place that translates failures.
 """
@@ -25,23 +30,24 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import email.utils
+import hashlib
 import json
 import random
 import socket
 import ssl
 import time
 
+from ansible.module_utils.six.moves.http_client import HTTPException
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urljoin, urlsplit
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-from ansible.module_utils.urls import SSLValidationError, open_url
+from ansible.module_utils.urls import Request, SSLValidationError
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 
 DEFAULT_HOST_URL = 'http://127.0.0.1:8200/'
 DEFAULT_TIMEOUT = 30
 API_PREFIX = 'api/v1/'
-PRE_SHARED_KEY_HEADER = 'X-Duplicati-PreSharedKey'
 REFRESH_COOKIE_PREFIX = 'RefreshToken_'
 
 SAFE_METHODS = ('GET', 'HEAD')
@@ -71,6 +77,9 @@ def encode_query(query):
 def normalize_host_url(host_url):
     """The host URL with a trailing ``/``; raises ``DuplicatiError`` if it is not http(s)."""
     text = (host_url or DEFAULT_HOST_URL).strip()
+    if any(ord(char) <= 32 or ord(char) == 127 for char in text):
+        raise DuplicatiError('Invalid host_url %r: it must not contain spaces or control characters.' % text,
+                             hint='Check the host_url option; write a space in a path as %20.')
     parts = urlsplit(text)
     if parts.scheme not in ('http', 'https') or not parts.hostname:
         raise DuplicatiError(
@@ -87,17 +96,60 @@ def normalize_host_url(host_url):
     return text
 
 
-def host_port(host_url):
-    """The port of the host URL; 80 or 443 when it has none (like .NET ``Uri.Port``)."""
-    parts = urlsplit(normalize_host_url(host_url))
-    if parts.port:
-        return parts.port
-    return 443 if parts.scheme == 'https' else 80
-
-
 def refresh_cookie_name(host_url):
-    """``RefreshToken_<port>``: the refresh cookie name ServerUtil uses for this host URL."""
-    return '%s%d' % (REFRESH_COOKIE_PREFIX, host_port(host_url))
+    """``RefreshToken_<port>``: the refresh cookie name the server uses for this host URL.
+
+    The server names the cookie ``RefreshToken_{Request.Host.Port ?? 0}`` (``Auth.cs``,
+    ``GetCookieName``): the port of the ``Host`` header, 0 when the header has none, as
+    for ``https://backup.example.com/``.
+    """
+    port = urlsplit(normalize_host_url(host_url)).port
+    return '%s%d' % (REFRESH_COOKIE_PREFIX, port if port is not None else 0)
+
+
+def normalize_thumbprint(value):
+    """A SHA1 certificate thumbprint as upper-case hex (colons and spaces removed); raises ``DuplicatiError`` if it is not one."""
+    text = str(value or '').replace(':', '').replace(' ', '').upper()
+    if len(text) != 40 or any(char not in '0123456789ABCDEF' for char in text):
+        raise DuplicatiError('Invalid certificate thumbprint %r: give the SHA1 hash of the certificate as 40 hex digits.' % (value,),
+                             hint='Check the host_certificate option.')
+    return text
+
+
+class PinnedCertificateError(ssl.SSLError):
+    """The server's certificate is none of the pinned ones."""
+
+
+class _PinnedContext(ssl.SSLContext):
+    """A client context that accepts exactly the certificates whose SHA1 thumbprint is pinned.
+
+    The check runs right after the TLS handshake, before a byte of the request is sent,
+    like ServerUtil's ``SslCertificateValidator`` with ``--host-cert``.
+    """
+
+    pins = frozenset()
+
+    def wrap_socket(self, *args, **kwargs):  # pylint: disable=signature-differs
+        sock = super(_PinnedContext, self).wrap_socket(*args, **kwargs)
+        der = sock.getpeercert(binary_form=True) or b''
+        thumbprint = hashlib.sha1(der).hexdigest().upper()
+        if thumbprint not in self.pins:
+            sock.close()
+            raise PinnedCertificateError('the certificate %s is not one of the pinned certificates (host_certificate)' % thumbprint)
+        return sock
+
+
+def pinned_context(thumbprints):
+    """An ``SSLContext`` that accepts only certificates with one of these SHA1 thumbprints."""
+    context = _PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.pins = frozenset(normalize_thumbprint(t) for t in thumbprints)
+    return context
+
+
+def _open_url(url, **kwargs):
+    return Request().open(kwargs.pop('method'), url, **kwargs)
 
 
 def parse_retry_after(value, now):
@@ -193,12 +245,11 @@ class Transport(object):
     ``sleep``, ``clock`` and ``jitter`` (a ``random()``-like callable) are injectable for tests.
     """
 
-    def __init__(self, host_url=DEFAULT_HOST_URL, pre_shared_key=None, validate_certs=True, ca_path=None,
+    def __init__(self, host_url=DEFAULT_HOST_URL, validate_certs=True, ca_path=None,
                  timeout=DEFAULT_TIMEOUT, retries=3, backoff=0.5, max_backoff=8.0, max_retry_after=60.0,
-                 sleep=None, clock=None, jitter=None, opener=None):
+                 sleep=None, clock=None, jitter=None, opener=None, host_certificates=None):
         self.host_url = normalize_host_url(host_url)
         self.api_url = self.host_url + API_PREFIX
-        self.pre_shared_key = pre_shared_key or None
         self.validate_certs = bool(validate_certs)
         self.ca_path = ca_path or None
         if timeout is None or int(timeout) <= 0:
@@ -211,7 +262,9 @@ class Transport(object):
         self.sleep = sleep or time.sleep
         self.clock = clock or time.time
         self.jitter = jitter or random.random
-        self.opener = opener or open_url
+        self.opener = opener or _open_url
+        self.host_certificates = tuple(host_certificates or ())
+        self.context = pinned_context(self.host_certificates) if self.host_certificates else None
         self.refresh_cookie_name = refresh_cookie_name(self.host_url)
 
     # -- URLs ----------------------------------------------------------------
@@ -247,8 +300,6 @@ class Transport(object):
             else:
                 data = json.dumps(body).encode('utf-8')
                 send_headers['Content-Type'] = 'application/json; charset=utf-8'
-        if self.pre_shared_key:
-            send_headers[PRE_SHARED_KEY_HEADER] = self.pre_shared_key
         send_headers.update(headers or {})
         repeatable = method in SAFE_METHODS if idempotent is None else bool(idempotent)
         shown_url = url.split('?', 1)[0]  # queries can carry tokens and passphrases: never show them
@@ -257,7 +308,7 @@ class Transport(object):
         while True:
             attempts += 1
             outcome = self._send_once(method, url, data, send_headers, timeout or self.timeout)
-            if isinstance(outcome, Response) and outcome.status < 400:
+            if isinstance(outcome, Response) and outcome.status < 300:
                 return outcome
             wait = self._retry_wait(outcome, attempts) if repeatable and attempts <= self.retries else None
             if wait is None:
@@ -269,19 +320,19 @@ class Transport(object):
         try:
             handle = self.opener(url, data=data, headers=headers, method=method, timeout=timeout,
                                  validate_certs=self.validate_certs, ca_path=self.ca_path,
-                                 follow_redirects='safe', use_netrc=False, http_agent='duplicati.fleet')
+                                 follow_redirects='none', use_netrc=False, http_agent='duplicati.fleet', context=self.context)
         except HTTPError as exc:
             try:
                 body = exc.read()
             except Exception:  # a reset while reading the error body leaves nothing to quote
                 body = b''
             return Response(exc.code, exc.headers, body or b'', url)
-        except (URLError, UrlsConnectionError, socket.error, ssl.SSLError, ValueError) as exc:
+        except (URLError, UrlsConnectionError, socket.error, ssl.SSLError, ValueError, HTTPException) as exc:
             return exc
         try:
             body = handle.read() if method != 'HEAD' else b''
             return Response(handle.getcode(), handle.headers, body, url)
-        except (socket.error, ssl.SSLError) as exc:
+        except (socket.error, ssl.SSLError, HTTPException) as exc:
             return exc
         finally:
             handle.close()
@@ -312,15 +363,19 @@ class Transport(object):
         status = outcome.status
         server_error, code = parse_server_error(outcome.body)
         text = _plain_text(outcome)
+        if 300 <= status < 400:
+            return _redirect_error(outcome, subject, url, self.host_url)
         special = failures(status, server_error) if callable(failures) else failures.get(status)
         hint = None
         quote_server = True
         if special is not None:
             reason, hint, quote_server = special.reason, special.hint, special.quote_server
         elif status == 403 and text.startswith('Invalid PreSharedKey'):
-            reason = 'the pre-shared key was refused'
-            hint = ('Set pre_shared_key to the key the Duplicati Agent was started with.' if not self.pre_shared_key
-                    else 'Check the pre_shared_key option: it does not match the key the Duplicati Agent was started with.')
+            # Agent/Program.cs sets PreSharedKeyFilter.PreSharedKey to a random key, in memory, at each start
+            reason = 'the server is hosted by a Duplicati Agent that accepts API calls only from the Agent itself (pre-shared key)'
+            hint = ('The Agent makes a new random pre-shared key at each start and keeps it in memory; no client can send it. '
+                    'Start the Agent with --disable-pre-shared-key=true to reach its server from outside '
+                    '(the duplicati_agent role: duplicati_agent_local_access).')
         elif status == 403 and server_error and server_error.startswith('Invalid hostname'):
             reason = 'the server does not accept the host name in host_url (%s)' % server_error
             hint = ('Use host_url with localhost or an IP address, or add the name to the server\'s allowed host names '
@@ -351,6 +406,20 @@ class Transport(object):
         return DuplicatiError(message, status=status, code=code, server_error=server_error, url=url, hint=hint)
 
 
+def _redirect_error(response, subject, url, host_url):
+    """The failure for a 3xx answer: the redirect was not followed, and why."""
+    target = (response.header('Location') or '').strip()
+    shown = target.split('?', 1)[0] or 'no Location'
+    absolute = urljoin(url, target) if target else ''
+    downgrade = urlsplit(host_url).scheme == 'https' and urlsplit(absolute).scheme == 'http'
+    reason = 'the server redirected to %s%s, and the redirect was not followed' % (
+        shown, ' (from https to plain http)' if downgrade else '')
+    return DuplicatiError(
+        '%s: %s (HTTP %d). Credentials are never sent across a redirect; a Duplicati server answers its API itself.'
+        % (subject, reason, response.status), status=response.status, url=url,
+        hint='Set host_url to the address the server really answers on (a proxy may be redirecting to another path, host or scheme).')
+
+
 def _plain_text(response):
     """A short text body (like ``Invalid PreSharedKey``), or ''."""
     body = response.body or b''
@@ -378,6 +447,9 @@ def _is_tls_failure(exc):
 def _explain_connection_error(exc, transport):
     """(reason, hint) for an error raised before any HTTP status arrived."""
     reason = _reason_of(exc)
+    if isinstance(reason, PinnedCertificateError):
+        return ('%s' % reason, 'Check the host_certificate option (the SHA1 thumbprint of the server\'s certificate); '
+                'nothing was sent to the server.')
     if _is_tls_failure(exc):
         return ('the TLS certificate of the server could not be verified (%s)' % reason,
                 'Set ca_path to the CA certificate that signed the server certificate, '

@@ -47,6 +47,8 @@ options:
     description:
       - Encrypt the file with this passphrase (AES Crypt, as Duplicati writes it).
       - When omitted, the file is written unencrypted.
+      - An empty or whitespace-only passphrase is refused and no file is written, because the server takes it for no
+        passphrase and would send the configuration unencrypted, with its passwords when O(export_passwords) is set.
     type: str
   export_passwords:
     description:
@@ -182,7 +184,11 @@ def attributes_differ(path, mode, uid, gid):
 def run(server):
     params = server.params
     dest = params['dest']
-    passphrase = params['passphrase'] or None
+    passphrase = params['passphrase']
+    if passphrase is not None and not passphrase.strip():
+        # BackupGet.ExecuteGetExport encrypts only when !IsNullOrWhiteSpace(passphrase)
+        raise DuplicatiError('The passphrase is empty or only whitespace: the server would export the backup unencrypted.',
+                             hint='Give a real passphrase, or leave passphrase out for an unencrypted export.')
     export_passwords = params['export_passwords']
     if export_passwords is None:
         export_passwords = passphrase is not None  # duplicati-server-util export's default

@@ -15,6 +15,9 @@ description:
   - Queues a run of one backup on a Duplicati server, like C(duplicati-server-util run).
   - With O(wait=true), waits until the run has finished and returns its result from the backup log;
     the module then fails when the result is C(Error) or C(Fatal).
+  - It also reads the state of the server's task (C(GET api/v1/task/{id})) and fails when the task failed.
+    A failure of the server's task queue (the backup database is locked, the job could not start) writes no
+    entry to the backup log, only to the server's error log; the task's C(ErrorMessage) is then the only report.
 author:
   - duplicati.fleet contributors (!UNKNOWN)
 extends_documentation_fragment:
@@ -107,11 +110,25 @@ backup_name:
 result:
   description:
     - The result of the run from the backup log (C(ParsedResult)) when O(wait=true), one of
-      C(Success), C(Warning), C(Error) or C(Fatal) (C(Unknown) when the log could not be read).
+      C(Success), C(Warning), C(Error) or C(Fatal); C(Unknown) when the run wrote no new log entry
+      (the result of an earlier run is never reported).
     - V(null) when the module did not wait, and in check mode.
   returned: always
   type: str
   sample: Success
+task_status:
+  description:
+    - The state of the server's task for this run when O(wait=true), C(Completed) or C(Failed)
+      (V(null) when the server no longer knows the task).
+    - V(null) when the module did not wait, and in check mode.
+  returned: always
+  type: str
+  sample: Completed
+error_message:
+  description: The C(ErrorMessage) of a failed task, else V(null).
+  returned: always
+  type: str
+  sample: The backup database is currently in use by another operation and cannot be accessed concurrently.
 '''
 
 import time
@@ -136,6 +153,15 @@ def wait_for_run(client, backup_id, timeout, poll_interval, sleep=time.sleep, cl
         sleep(max(0.1, min(poll_interval, deadline - clock())))
 
 
+def newest_log_id(client, backup_id):
+    """The ID of the newest entry of the backup log before the run (None: no log yet, or unreadable)."""
+    try:
+        entry = backups.latest_log_entry(client, backup_id)
+    except DuplicatiError:
+        return None
+    return entry.get('ID') if entry is not None else None
+
+
 def run(server):
     params = server.params
     if params['poll_interval'] < 1:
@@ -143,9 +169,11 @@ def run(server):
     if params['wait_timeout'] < 1:
         raise DuplicatiError('Invalid wait_timeout %d: it must be at least 1 second.' % params['wait_timeout'])
     entry = backups.require_backup(server.client, params['backup'])
-    result = dict(changed=True, backup_id=backups.backup_id(entry), backup_name=backups.backup_name(entry), task_id=None, result=None)
+    result = dict(changed=True, backup_id=backups.backup_id(entry), backup_name=backups.backup_name(entry), task_id=None, result=None,
+                  task_status=None, error_message=None)
     if server.check_mode:
         return result
+    before = newest_log_id(server.client, result['backup_id']) if params['wait'] else None
     answer = backups.run_backup(server.client, result['backup_id'], skip_queue=params['skip_queue'])
     result['task_id'] = answer.get('ID') if isinstance(answer, dict) else None
     if not params['wait']:
@@ -153,15 +181,24 @@ def run(server):
     failure = None
     try:
         wait_for_run(server.client, result['backup_id'], params['wait_timeout'], params['poll_interval'])
-        result['result'] = backups.latest_result(server.client, result['backup_id']) or 'Unknown'
+        task = backups.task_state(server.client, result['task_id']) if result['task_id'] is not None else None
+        if task is not None:
+            result['task_status'], result['error_message'] = task.get('Status'), task.get('ErrorMessage')
+        latest = backups.latest_log_entry(server.client, result['backup_id'])
+        is_new = latest is not None and (before is None or latest.get('ID') != before)
+        result['result'] = (backups.parsed_result(latest) if is_new else None) or 'Unknown'
     except DuplicatiError as err:
         failure = str(err)
     if failure is not None:
         # The run is queued: report it with the failure, so the caller knows what happened.
         server.fail('The run of backup %s was queued (task %s), but waiting for it failed: %s' % (result['backup_id'], result['task_id'], failure),
                     **result)
+    reason = (': %s' % result['error_message']) if result['error_message'] else ''
     if result['result'] in FAILED_RESULTS:
-        server.fail('The backup %s (%s) finished with %s.' % (result['backup_name'], result['backup_id'], result['result']), **result)
+        server.fail('The backup %s (%s) finished with %s%s.' % (result['backup_name'], result['backup_id'], result['result'], reason), **result)
+    if result['task_status'] == 'Failed':
+        server.fail('The run of backup %s (%s) failed on the server before it wrote a result%s.'
+                    % (result['backup_name'], result['backup_id'], reason or ' (no error message)'), **result)
     return result
 
 

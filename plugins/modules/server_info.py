@@ -55,6 +55,22 @@ EXAMPLES = r'''
       host_url: http://127.0.0.1:8200/
       access_token: "{{ forever_token }}"
   duplicati.fleet.server_info:
+
+- name: A server with its own certificate, signed in from its database (its thumbprint is pinned)
+  duplicati.fleet.server_info:
+    host_url: https://127.0.0.1:8200/
+    server_data_folder: /root/.config/Duplicati
+
+- name: The server of a Duplicati Agent started with --disable-pre-shared-key=true --webservice-disable-signin-tokens=false
+  duplicati.fleet.server_info:
+    host_url: http://127.0.0.1:8210/
+    agent_settings_file: /root/.config/Duplicati/agent.json
+
+- name: Pin a certificate by its SHA1 thumbprint
+  duplicati.fleet.server_info:
+    host_url: https://nas.example:8200/
+    password: "{{ duplicati_password }}"
+    host_certificate: [9F:3A:5C:21:0B:7E:44:D1:86:2C:5A:90:13:E7:6B:C4:0D:F2:88:1A]
 '''
 
 RETURN = r'''

@@ -139,6 +139,7 @@ def present(server, path, had_token):
             # Check the credentials with a short-lived login that is revoked at once; nothing is stored.
             probe = connect(dict(params, settings_file=None))
             probe.login()
+            server.mask(probe)
             probe.logout()
             result['changed'] = True
         return result
@@ -147,6 +148,7 @@ def present(server, path, had_token):
         ensure_private_directory(folder)
     client = connect(params, persist=True)
     method = client.login()
+    server.mask(client)
     for message in client.warnings:
         server.warn(message)
     if method == METHOD_STORED_LOGIN:

@@ -62,7 +62,7 @@ def serve(args):
     httpd = make_server(app, args.host, args.port)
     host, port = httpd.server_address[0], httpd.server_address[1]
     info = {'component': args.component, 'pid': os.getpid(),
-            'url': 'http://%s:%d/' % (host if ':' not in host else '[%s]' % host, port), 'port': port}
+            'url': '%s://%s:%d/' % (httpd.scheme, host if ':' not in host else '[%s]' % host, port), 'port': port}
     info.update(getattr(app, 'describe', dict)())
     if args.ready_file:
         # it may carry the generated password: private to the user

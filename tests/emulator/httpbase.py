@@ -205,9 +205,16 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 
 
 def make_server(app, host='127.0.0.1', port=0):
-    """Bind ``app`` on host:port (0 = any free port); call ``serve_forever`` to run it."""
+    """Bind ``app`` on host:port (0 = any free port); call ``serve_forever`` to run it.
+
+    An app with a ``tls_context`` (an ``ssl.SSLContext``) is served over HTTPS.
+    """
     httpd = EmulatorHTTPServer((host, port), _handler_class(app))
     httpd.app = app
+    context = getattr(app, 'tls_context', None)
+    if context is not None:
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.scheme = 'https' if context is not None else 'http'
     return httpd
 
 
@@ -216,4 +223,4 @@ def serve_in_thread(app, host='127.0.0.1', port=0):
     httpd = make_server(app, host, port)
     thread = threading.Thread(target=httpd.serve_forever, name=type(app).__name__, daemon=True)
     thread.start()
-    return httpd, 'http://%s:%d/' % (httpd.server_address[0], httpd.server_address[1])
+    return httpd, '%s://%s:%d/' % (httpd.scheme, httpd.server_address[0], httpd.server_address[1])

@@ -26,14 +26,15 @@ or in-process (as the Agent stand-in hosts it)::
 ``--webservice-disable-signin-tokens``, ``--webservice-enable-forever-token``,
 ``--webservice-pre-auth-tokens``, ``--webservice-allowed-hostnames``,
 ``--webservice-api-only``, ``--webservice-token-duration``, ``--disable-db-encryption``,
-...) and the emulator options ``--pre-shared-key``, ``--seed-backups``,
+...) and the emulator options ``--seed-backups``,
 ``--run-duration``, ``--access-token-minutes``, ``--server-version`` (the emulated
 release, default ``2.3.0.4``: ``ServerVersion`` of ``GET /api/v1/systeminfo``, the
 ``Version`` of results, ``CreatedByVersion`` of exports) and ``--started-by``
 (``StartedBy`` of systeminfo: ``Server``, ``Agent`` or ``Tray icon``). A namespace built by hand works too:
 missing attributes count as "not given". ``create_app(args, faults)`` returns a
 ``ServerApp``; ``app.describe()`` gives ``data_folder``, ``database``, ``password`` (the
-generated one, when no password was given on a new database) and ``pre_shared_key``;
+generated one, when no password was given on a new database) and ``pre_shared_key`` (set only
+by the Agent stand-in, random, as ``Agent/Program.cs`` sets ``PreSharedKeyFilter.PreSharedKey``);
 ``app.close()`` stops the task thread and closes the database.
 
 Test control (not part of Duplicati, never under ``/api/``):

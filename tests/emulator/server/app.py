@@ -13,10 +13,11 @@ pipeline (``DuplicatiWebserver.cs``, ``Extensions/WebApplicationExtensions.cs``)
    the authentication middleware, which has no exception handler around it: the
    answer is a bare 500 with an empty body (ngclient issue #15 shows this);
 3. routing, case-insensitive: unknown path → 404 with an empty body, known path and
-   wrong method → 405 with ``Allow``;
+   wrong method (``HEAD`` on a ``MapGet`` route too) → 405 with ``Allow``;
 4. authorization for endpoints that require it: 401 with an empty body and a
    ``WWW-Authenticate`` challenge;
-5. parameter binding (JSON body and typed query values): 400 / 415 with an empty body;
+5. parameter binding (JSON body and typed query values): 400 with an empty body (a missing
+   body, bad JSON, a wrong type), 415 for a body that is not JSON;
 6. the endpoint filters of ``/api/v1``: the hostname filter (403
    ``{"Error":"Invalid hostname: <h>","Code":403}``) then, when a PSK is set, the PSK
    filter (403 text/plain ``Invalid PreSharedKey``);
@@ -43,7 +44,7 @@ import time
 from email.utils import formatdate
 
 from ..httpbase import EmulatorApp, Response
-from . import backup_config, dotnet_json, options, systeminfo, tokens
+from . import backup_config, certificate, dotnet_json, options, systeminfo, tokens
 from .database import ServerDatabase, utcnow
 from .seed import seed_backups
 from .tasks import RESULTS, TaskRunner
@@ -163,6 +164,7 @@ class ServerApp(EmulatorApp):
         self.generated_password = None
         self._startup()
         self.runner = TaskRunner(self.db, getattr(args, 'run_duration', 2.0), self.release.result_version)
+        # PreSharedKeyFilter.PreSharedKey: set only by the Agent (a random key in memory); no server option sets it
         self.pre_shared_key = getattr(args, 'pre_shared_key', None) or None
         self.remaining_forever_tokens = 1 if options.flag(args, 'webservice-enable-forever-token') else -1
         self._forever_lock = threading.Lock()
@@ -208,6 +210,8 @@ class ServerApp(EmulatorApp):
         self.pre_auth_tokens = set(t.strip() for t in raw_tokens.split(';') if _PREAUTH_TOKEN.match(t.strip()))
         if db.get_setting('encrypted-fields') in (None, ''):
             db.set_settings(encrypted_fields=str(db.cipher.enabled))
+        certificate.apply_options(args, db)
+        self.tls_context = certificate.tls_context(db)
         seeds = getattr(args, 'seed_backups', 0) or 0
         if seeds and new_db:
             seed_backups(db, seeds)
@@ -240,7 +244,7 @@ class ServerApp(EmulatorApp):
     def _routes(self):
         add = self.endpoints.append
         v1 = '/api/v1/'
-        add(Endpoint('GET', '/health', self._health, auth=False))
+        add(Endpoint('*', '/health', self._health, auth=False))
         add(Endpoint('POST', v1 + 'auth/refresh', self._refresh, auth=False, body='optional'))
         add(Endpoint('POST', v1 + 'auth/signin', self._signin, auth=False, body='required'))
         add(Endpoint('POST', v1 + 'auth/login', self._login, auth=False, body='required'))
@@ -282,7 +286,9 @@ class ServerApp(EmulatorApp):
             match = candidate.regex.match(request.path)
             if not match:
                 continue
-            if candidate.method == request.method or (candidate.method == 'GET' and request.method == 'HEAD'):
+            # MapGet/MapPost/... endpoints match their method only (a HEAD on a GET route is 405);
+            # MapHealthChecks("/health") carries no method metadata and matches any method
+            if candidate.method in (request.method, '*'):
                 endpoint, request.match = candidate, match
                 break
             allowed.append(candidate.method)
@@ -354,10 +360,11 @@ class ServerApp(EmulatorApp):
             return None
         ctype = (request.header('Content-Type') or '').split(';')[0].strip().lower()
         if not request.body:
-            if mode == 'optional' and (not ctype or ctype == 'application/json' or ctype.endswith('+json')):
+            # ASP.NET Core's RequestDelegateFactory checks the JSON content type only when the
+            # request can have a body (IHttpRequestBodyDetectionFeature.CanHaveBody, false for
+            # Content-Length 0); a required [FromBody] parameter left null is then a 400.
+            if mode == 'optional':
                 return None
-            if not ctype:
-                raise _BindingFailure(415)
             raise _BindingFailure(400)
         if ctype != 'application/json' and not ctype.endswith('+json'):
             raise _BindingFailure(415)
@@ -426,6 +433,7 @@ class ServerApp(EmulatorApp):
 
     # -- auth -----------------------------------------------------------------------------
     def _cookie_name(self, request):
+        """``Auth.GetCookieName``: ``RefreshToken_{Request.Host.Port ?? 0}``, 0 for a Host header without a port."""
         return 'RefreshToken_%d' % (_split_host(request.header('Host'))[1] or 0)
 
     def _set_cookie(self, request, value):
@@ -466,6 +474,15 @@ class ServerApp(EmulatorApp):
         return self._issue_login(request, claims['sid'], not remember)
 
     def _refresh(self, request):
+        """``POST auth/refresh`` → ``LoginProvider.PerformLoginWithRefreshTokenAsync``.
+
+        Counter drift: ``counterDiff = family.Counter - token.Counter`` may be 0 up to
+        ``MaxRefreshTokenDrift`` while the family was updated within
+        ``MaxRefreshTokenDriftSeconds``, else only 0; anything else is taken for re-use
+        and ``TokenFamilyStore.InvalidateTokenFamilyAsync`` deletes the family.
+        ``IncrementTokenFamilyAsync`` updates only from the counter it read (a
+        ``ConflictException`` otherwise). Every failure is 401 "Failed to refresh token".
+        """
         cookie = request.cookies().get(self._cookie_name(request))
         if cookie is None:
             raise ApiError(401, 'Authorization failed due to missing cookie.')

@@ -10,8 +10,12 @@ every real option may also come from the environment as
 ``DUPLICATI__<NAME_WITH_UNDERSCORES>``; the command line wins. The settings encryption
 key also falls back to ``SETTINGS_ENCRYPTION_KEY``.
 
-Emulator-only options: ``--pre-shared-key`` (the real Agent sets the PSK in memory),
-``--seed-backups``, ``--run-duration``, ``--access-token-minutes``, ``--server-version``
+There is no option for a pre-shared key: no Duplicati server takes one. Only the Agent
+sets ``PreSharedKeyFilter.PreSharedKey``, to a random key in memory at each start
+(``Agent/Program.cs``); the Agent stand-in does the same by setting ``pre_shared_key`` on
+the namespace it builds.
+
+Emulator-only options: ``--seed-backups``, ``--run-duration``, ``--access-token-minutes``, ``--server-version``
 (the emulated release, what the real server reads from its installed manifest) and
 ``--started-by`` (who hosts the server: ``Server``, ``Agent`` or ``Tray icon``).
 """
@@ -34,6 +38,11 @@ REAL_OPTIONS = (
     ('webservice-interface', False),
     ('webservice-port', False),
     ('disable-db-encryption', True),
+    # WebServerLoader: the server's own certificate (certificate.py)
+    ('webservice-sslcertificatefile', False),
+    ('webservice-sslcertificatepassword', False),
+    ('webservice-disable-https', True),
+    ('webservice-remove-sslcertificate', True),
     # accepted because the Agent forwards them (protocol sheet §1.1); the emulator has no
     # secret providers, API extensions or data folder permission checks to switch
     ('disable-default-secret-provider', True),
@@ -58,8 +67,6 @@ def add_arguments(parser):
             parser.add_argument('--' + name, nargs='?', const='', default=None, metavar='BOOL')
         else:
             parser.add_argument('--' + name, default=None)
-    parser.add_argument('--pre-shared-key', default=None,
-                        help='emulator: require this X-Duplicati-PreSharedKey on /api/v1 (the real Agent sets it in memory)')
     parser.add_argument('--seed-backups', type=int, default=0, help='emulator: create N realistic backups in a new database')
     parser.add_argument('--run-duration', type=float, default=2.0, help='emulator: seconds a simulated backup run is active')
     parser.add_argument('--access-token-minutes', type=float, default=None,

@@ -16,6 +16,13 @@ writes the operation result as a ``Result`` row into the backup's local database
 The outcome (``Success``, ``Warning``, ``Error``, ``Fatal``) comes from the backup's
 planned result (``plan_result``), default ``Success``. A delete task removes the
 backup (and its local database when ``delete-local-db`` is true).
+
+The planned result ``WorkerError`` is a failure of the queue runner itself, outside
+the operation: ``QueueRunnerService.RunTaskAsync`` fails to get the backup's database
+lock (``DatabaseLockedException``) before ``Runner.RunAsync`` starts. No ``LogData`` row
+is written; like every exception of a task, it goes to the server's ``ErrorLog`` table
+(``Connection.LogError(task.BackupID, "Error in worker", ex)``) and into the cached task
+result, so ``GET task/{id}`` answers ``Failed`` with its ``ErrorMessage``.
 """
 
 import datetime
@@ -28,6 +35,10 @@ import time
 from .database import from_ticks, serialize_datetime, to_ticks, utcnow
 
 RESULTS = ('Success', 'Warning', 'Error', 'Fatal')
+WORKER_ERROR = 'WorkerError'
+# DatabaseLockedException (Library/Interface/CustomExceptions.cs)
+DATABASE_LOCKED = ('The backup database is currently in use by another operation and cannot be accessed concurrently. '
+                   'Please wait for the running operation to finish and try again.')
 _ZERO_TIME = datetime.datetime(1, 1, 1)
 
 
@@ -196,8 +207,8 @@ class TaskRunner(object):
             return ('Failed' if task.error else 'Completed'), task
 
     def plan_result(self, backup_id, result):
-        if result not in RESULTS:
-            raise ValueError('result must be one of %s' % ', '.join(RESULTS))
+        if result not in RESULTS + (WORKER_ERROR,):
+            raise ValueError('result must be one of %s' % ', '.join(RESULTS + (WORKER_ERROR,)))
         with self._lock:
             self.planned[str(backup_id)] = result
 
@@ -240,6 +251,7 @@ class TaskRunner(object):
                     self._run_delete(task)
             except Exception as exc:  # pylint: disable=broad-except
                 task.error = str(exc)
+                self.db.log_error(task.backup_id, 'Error in worker', 'System.Exception: %s' % exc)
             with self._lock:
                 task.finished = datetime.datetime.now()
                 self.current = None
@@ -267,11 +279,13 @@ class TaskRunner(object):
         backup = self.db.get_backup(task.backup_id)
         if backup is None:
             raise RuntimeError('Backup not found')
+        with self._lock:
+            outcome = self.planned.get(str(task.backup_id), 'Success')
+        if outcome == WORKER_ERROR:
+            raise RuntimeError(DATABASE_LOCKED)
         begin = utcnow()
         self._sleep_active(self.run_duration)
         end = utcnow()
-        with self._lock:
-            outcome = self.planned.get(str(task.backup_id), 'Success')
         examined = 1200 + 37 * int(task.backup_id)
         size = examined * 48213
         warnings = ['2 files were locked and skipped'] if outcome == 'Warning' else []

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import ssl
 from urllib.parse import urlsplit
 
 from .. import httpbase
@@ -40,14 +41,18 @@ class Harness(object):
         self.httpd = httpd
         self.url = url
         parts = urlsplit(url)
-        self.host, self.port = parts.hostname, parts.port
+        self.host, self.port, self.scheme = parts.hostname, parts.port, parts.scheme
 
     def request(self, method, path, body=None, headers=None, json_body=None, host_header=None):
         headers = dict(headers or {})
         if json_body is not None:
             body = json.dumps(json_body).encode('utf-8')
             headers.setdefault('Content-Type', 'application/json')
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        if self.scheme == 'https':
+            # the test's own view of the server: no certificate check
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=30, context=ssl._create_unverified_context())
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
         try:
             conn.putrequest(method, path, skip_host=True)
             conn.putheader('Host', host_header if host_header is not None else '%s:%d' % (self.host, self.port))
@@ -79,9 +84,9 @@ def parse(*argv):
 
 
 @contextlib.contextmanager
-def running_server(*argv, faults=None):
+def running_server(*argv, faults=None, port=0):
     app = create_app(parse(*argv), faults or httpbase.Faults())
-    httpd, url = httpbase.serve_in_thread(app)
+    httpd, url = httpbase.serve_in_thread(app, port=port)
     try:
         yield Harness(app, httpd, url)
     finally:

@@ -248,10 +248,20 @@ def test_auth_status():
         assert authed['authorized'] is True and authed['message'] == 'Authorized' and authed['socketToken']
 
 
-@pytest.mark.parametrize('body,ctype,status', [(b'', None, 415), (b'{bad', 'application/json', 400), (b'[1]', 'application/json', 400),
-                                               (b'{"Password":"x"}', 'text/plain', 415)])
+@pytest.mark.parametrize('body,ctype,status', [(b'', None, 400), (b'', 'text/plain', 400), (b'{bad', 'application/json', 400),
+                                               (b'[1]', 'application/json', 400), (b'{"Password":"x"}', 'text/plain', 415)])
 def test_login_binding_failures_have_empty_bodies(body, ctype, status):
+    # a missing body is a 400 whatever the content type (RequestDelegateFactory: CanHaveBody is false)
     with running_server('--webservice-password', PW) as srv:
         headers = {'Content-Type': ctype} if ctype else {}
         reply = srv.request('POST', '/api/v1/auth/login', body=body, headers=headers)
         assert reply.status == status and reply.body == b''
+
+
+def test_head_on_a_get_route_is_405_but_health_answers_any_method():
+    with running_server('--webservice-password', PW) as srv:
+        reply = srv.request('HEAD', '/api/v1/backups', headers=srv.bearer(PW))
+        assert reply.status == 405 and 'GET' in reply.header('Allow')
+        assert srv.request('GET', '/api/v1/backups', headers=srv.bearer(PW)).status == 200
+        assert srv.request('HEAD', '/health').status == 200
+        assert srv.request('POST', '/health').body == b'Healthy'

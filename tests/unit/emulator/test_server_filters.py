@@ -12,7 +12,8 @@ PSK = 'ab' * 64
 
 def test_psk_missing_wrong_right():
     # §1.1: a missing or wrong PSK gets 403 text/plain "Invalid PreSharedKey"
-    with running_server('--webservice-password', PW, '--pre-shared-key', PSK) as srv:
+    with running_server('--webservice-password', PW) as srv:
+        srv.app.pre_shared_key = PSK  # what the Agent stand-in sets: the Agent's in-memory key
         missing = srv.request('POST', '/api/v1/auth/login', json_body={'Password': PW})
         assert missing.status == 403 and missing.body == b'Invalid PreSharedKey'
         assert missing.header('Content-Type').startswith('text/plain')

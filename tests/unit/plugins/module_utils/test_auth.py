@@ -235,6 +235,42 @@ def test_signin_disabled_is_explained(tmp_path):
     assert 'Signin tokens are disabled' in str(err.value)
 
 
+def _agent_json(folder, key):
+    path = os.path.join(folder, 'agent.json')
+    with open(path, 'w') as handle:
+        json.dump({'jwt': 'registered', 'serverUrl': 'https://console.example/', 'certificateUrl': '',
+                   'settingsEncryptionKey': key, 'serverCertificates': []}, handle)
+    return path
+
+
+def test_signin_to_an_agent_hosted_server_with_the_key_of_agent_json(tmp_path):
+    # Agent/Program.cs StartLocalServerAsync: --settings-encryption-key = agent.json's settingsEncryptionKey
+    folder = str(tmp_path)
+    agent_key = 'agent-json-settings-key'
+    path = _agent_json(folder, agent_key)
+    with server('--server-datafolder', folder, '--settings-encryption-key', agent_key,
+                '--webservice-disable-signin-tokens=false', '--webservice-reset-jwt-config=true') as h:
+        assert h.app.db.get_setting('encrypted-fields') == 'True'
+        c = client(h, agent_settings_file=path)
+        assert c.request('GET', 'backups') == []
+        assert c.auth.method == auth.METHOD_SIGNIN
+        # the agent's own key (option or SETTINGS_ENCRYPTION_KEY) wins over agent.json, as in the agent
+        with pytest.raises(DuplicatiError, match='settings encryption key does not match'):
+            client(h, agent_settings_file=path, settings_encryption_key='another-key-123').login()
+
+
+def test_signin_to_an_agent_hosted_server_with_its_default_options_is_explained(tmp_path):
+    folder = str(tmp_path)
+    path = _agent_json(folder, 'agent-json-settings-key')
+    # the agent's defaults: --webservice-disable-signin-tokens=True
+    with server('--server-datafolder', folder, '--settings-encryption-key', 'agent-json-settings-key',
+                '--webservice-disable-signin-tokens=True') as h:
+        with pytest.raises(DuplicatiError) as err:
+            client(h, agent_settings_file=path).login()
+    assert 'Signin tokens are disabled' in str(err.value)
+    assert '--webservice-disable-signin-tokens=false' in str(err.value)
+
+
 def test_persistent_signin_is_saved(tmp_path):
     folder = str(tmp_path / 'data')
     os.mkdir(folder)

@@ -62,13 +62,15 @@ def test_find_by_id_or_name_case_insensitively(seeded):
 
 def test_run_then_parsed_result_of_the_latest_log(seeded):
     h, c = seeded
-    assert backups.latest_result(c, '1') is None  # never ran here
+    assert backups.latest_log_entry(c, '1') is None  # never ran here
     h.request('POST', '/_emulator/backup/1/next-result', json_body={'result': 'Warning'})
     answer = backups.run_backup(c, '1', skip_queue=True)
     assert answer['Status'] == 'OK' and isinstance(answer['ID'], int)
     assert calls(h, 'POST', '/api/v1/backup/1/run') == 1
     _wait_idle(c, '1')
-    assert backups.latest_result(c, '1') == 'Warning'
+    assert backups.parsed_result(backups.latest_log_entry(c, '1')) == 'Warning'
+    assert backups.task_state(c, answer['ID'])['Status'] == 'Completed'
+    assert backups.task_state(c, 987654) is None  # unknown to the server: 404
     assert backups.parsed_result({'Message': 'not json'}) is None
     assert backups.parsed_result({'Message': json.dumps({'ParsedResult': 'Success'})}) == 'Success'
 

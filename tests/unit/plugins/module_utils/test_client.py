@@ -37,17 +37,14 @@ def test_unauthenticated_call_is_refused_by_the_real_pipeline():
         assert reply.status == 401 and reply.body == b''
 
 
-def test_pre_shared_key_is_sent_and_required():
-    with server('--pre-shared-key', 'agent-psk-0123456789') as h:
+def test_a_server_behind_the_agents_pre_shared_key_is_explained():
+    with server() as h:
+        h.app.pre_shared_key = 'cd' * 64  # Agent/Program.cs: RandomNumberGenerator.GetHexString(128), in memory
         with pytest.raises(DuplicatiError) as err:
             client(h, password=PASSWORD).request('GET', 'backups')
-        assert err.value.status == 403
-        assert 'the pre-shared key was refused (HTTP 403)' in str(err.value)
-        assert 'Set pre_shared_key' in str(err.value)
-        with pytest.raises(DuplicatiError) as err:
-            client(h, password=PASSWORD, pre_shared_key='wrong-key').request('GET', 'backups')
-        assert 'Check the pre_shared_key option' in str(err.value)
-        assert client(h, password=PASSWORD, pre_shared_key='agent-psk-0123456789').request('GET', 'backups') == []
+    assert err.value.status == 403
+    assert 'accepts API calls only from the Agent itself (pre-shared key) (HTTP 403)' in str(err.value)
+    assert 'no client can send it' in str(err.value) and '--disable-pre-shared-key=true' in str(err.value)
 
 
 def test_unknown_host_name_is_explained():
@@ -205,6 +202,6 @@ def test_health_needs_no_credentials():
 def test_empty_credentials_count_as_not_given():
     # AWX injects unset credential fields as '' through the environment
     with server() as h:
-        c = client(h, password=PASSWORD, access_token='', pre_shared_key='', settings_encryption_key='', settings_file='')
+        c = client(h, password=PASSWORD, access_token='', settings_encryption_key='', settings_file='')
         assert c.request('GET', 'backups') == []
         assert c.auth.method == auth.METHOD_PASSWORD

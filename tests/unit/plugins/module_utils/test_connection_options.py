@@ -18,12 +18,14 @@ EXPECTED = {
     'host_url': ('str', 'http://127.0.0.1:8200/', 'DUPLICATI_HOST_URL', False),
     'password': ('str', None, 'DUPLICATI_PASSWORD', True),
     'access_token': ('str', None, 'DUPLICATI_ACCESS_TOKEN', True),
-    'pre_shared_key': ('str', None, 'DUPLICATI_PRE_SHARED_KEY', True),
     'server_data_folder': ('path', None, None, False),
     'settings_encryption_key': ('str', None, 'SETTINGS_ENCRYPTION_KEY', True),
     'settings_file': ('path', None, None, False),
+    'agent_settings_file': ('path', None, None, False),
+    'agent_settings_passphrase': ('str', None, None, True),
     'validate_certs': ('bool', True, None, False),
     'ca_path': ('path', None, None, False),
+    'host_certificate': ('list', None, 'DUPLICATI_HOST_CERT', False),
     'timeout': ('int', 30, None, False),
 }
 
@@ -80,7 +82,7 @@ def _validate(args):
 
 def test_env_fallbacks_fill_the_options_and_secrets_are_no_log(monkeypatch):
     secrets = dict(DUPLICATI_PASSWORD='pw-from-env-1', DUPLICATI_ACCESS_TOKEN='pre-auth-token-env',
-                   DUPLICATI_PRE_SHARED_KEY='psk-from-env-1', SETTINGS_ENCRYPTION_KEY='key-from-env-1')
+                   SETTINGS_ENCRYPTION_KEY='key-from-env-1')
     monkeypatch.setenv('DUPLICATI_HOST_URL', 'https://nas.example:8200/')
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
@@ -90,7 +92,7 @@ def test_env_fallbacks_fill_the_options_and_secrets_are_no_log(monkeypatch):
     assert params['host_url'] == 'https://nas.example:8200/'
     assert params['password'] == 'pw-from-env-1'
     assert params['access_token'] == 'pre-auth-token-env'
-    assert params['pre_shared_key'] == 'psk-from-env-1'
+    assert 'pre_shared_key' not in params  # no Duplicati takes a fixed pre-shared key
     assert params['settings_encryption_key'] == 'key-from-env-1'
     assert params['timeout'] == 7
     assert params['validate_certs'] is True

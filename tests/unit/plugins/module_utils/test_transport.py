@@ -89,20 +89,40 @@ def test_query_booleans_are_dotnet_style_and_values_escaped():
 
 @pytest.mark.parametrize('url,port', [
     ('http://127.0.0.1:8200/', 8200),
-    ('http://localhost/', 80),
-    ('https://nas.example/duplicati/', 443),
+    ('http://localhost/', 0),
+    ('https://nas.example/duplicati/', 0),
+    ('https://nas.example:443/', 443),
     ('https://[::1]:8443', 8443),
 ])
 def test_refresh_cookie_name_from_host_url_port(url, port):
     assert transport.refresh_cookie_name(url) == 'RefreshToken_%d' % port
 
 
-@pytest.mark.parametrize('bad', ['ftp://host/', 'not a url', 'http:///nohost', 'http://h:99999/', 'http://h/?a=1'])
+@pytest.mark.parametrize('bad', ['ftp://host/', 'not a url', 'http:///nohost', 'http://h:99999/', 'http://h/?a=1',
+                                 'http://bad host:8200/', 'http://127.0.0.1:8200/a b/', 'http://h/\x00'])
 def test_bad_host_url_is_a_clear_error(bad):
     with pytest.raises(DuplicatiError) as err:
         transport.Transport(bad)
     assert 'Invalid host_url' in str(err.value)
     assert 'host_url option' in str(err.value)
+
+
+@pytest.mark.parametrize('method', ['GET', 'POST'])
+@pytest.mark.parametrize('location', ['http://127.0.0.1:1/elsewhere/api/v1/backups', '/login.html'])
+def test_redirects_are_never_followed_with_credentials(fake, method, location):
+    app, url = fake
+    app.answers['/api/v1/backups'] = [httpbase.Response(302, b'', 'text/plain', headers=[('Location', location)])]
+    app.answers['/login.html'] = [httpbase.Response.json([])]
+    t = make_transport(url)
+    with pytest.raises(DuplicatiError) as err:
+        t.request(method, 'backups', headers={'Authorization': 'Bearer secret-token', 'Cookie': 'RefreshToken_1=secret'},
+                  body={'x': 1} if method == 'POST' else None)
+    text = str(err.value)
+    assert err.value.status == 302
+    assert 'redirected to %s' % location in text and 'not followed' in text
+    assert 'never sent across a redirect' in text and 'host_url' in text
+    assert app.count('/api/v1/backups') == 1 and app.count('/login.html') == 0  # sent once, and not to the target
+    assert 'secret' not in text
 
 
 def test_bad_timeout_is_a_clear_error():
@@ -125,18 +145,17 @@ def test_retry_after_seconds_and_http_date():
 def test_json_body_and_headers_are_sent(fake):
     app, url = fake
     app.answers['/api/v1/thing'] = [httpbase.Response.json({'A': 1})]
-    t = make_transport(url, pre_shared_key='psk-123')
+    t = make_transport(url)
     resp = t.request('PUT', 'thing', body='new password', headers={'X-Extra': 'yes'})
     assert resp.json() == {'A': 1}
     sent = app.requests[-1]
     assert sent.method == 'PUT'
     assert json.loads(sent.body.decode('utf-8')) == 'new password'
     assert sent.header('Content-Type').startswith('application/json')
-    assert sent.header('X-Duplicati-PreSharedKey') == 'psk-123'
     assert sent.header('X-Extra') == 'yes'
 
 
-def test_no_psk_header_without_psk(fake):
+def test_no_psk_header_is_ever_sent(fake):
     app, url = fake
     app.answers['/api/v1/thing'] = [httpbase.Response.json({})]
     make_transport(url).request('GET', 'thing')
@@ -268,9 +287,9 @@ def test_plain_text_psk_refusal(fake):
     app, url = fake
     app.answers['/api/v1/x'] = [httpbase.Response.text('Invalid PreSharedKey', 403)]
     with pytest.raises(DuplicatiError) as err:
-        make_transport(url, pre_shared_key='wrong').request('GET', 'x')
-    assert 'the pre-shared key was refused (HTTP 403)' in str(err.value)
-    assert 'pre_shared_key' in err.value.hint
+        make_transport(url).request('GET', 'x')
+    assert 'Duplicati Agent that accepts API calls only from the Agent itself' in str(err.value)
+    assert '--disable-pre-shared-key=true' in err.value.hint
 
 
 def test_hostname_refusal(fake):
@@ -364,6 +383,18 @@ def _self_signed_server(tmp_path):
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd, 'https://127.0.0.1:%d/' % httpd.server_address[1], str(cert_file)
+
+
+def test_a_redirect_from_https_to_http_is_named(tmp_path):
+    httpd, url, dummy = _self_signed_server(tmp_path)
+    httpd.app.answers['/api/v1/backups'] = [httpbase.Response(301, b'', 'text/plain', headers=[('Location', 'http://127.0.0.1:1/api/v1/backups')])]
+    try:
+        with pytest.raises(DuplicatiError) as err:
+            make_transport(url, validate_certs=False).request('GET', 'backups', headers={'Authorization': 'Bearer secret-token'})
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert 'from https to plain http' in str(err.value) and 'not followed' in str(err.value)
 
 
 def test_tls_failure_mentions_validate_certs_and_ca_path(tmp_path):

@@ -78,6 +78,18 @@ def test_failures_write_nothing(monkeypatch, tmp_path):
     assert os.listdir(str(tmp_path)) == []
 
 
+@pytest.mark.parametrize('blank', ['', ' ', '\t \n'])
+def test_blank_passphrase_is_refused_and_nothing_is_written(monkeypatch, tmp_path, blank):
+    dest = str(tmp_path / 'documents.json.aes')
+    with server('--seed-backups', '1') as harness:
+        mark = len(harness.app.log)
+        result = run_module(monkeypatch, backup_export, connection(harness, backup='1', dest=dest, passphrase=blank))
+        assert harness.app.log[mark:] == []  # refused before the server is asked
+    assert result['failed'] is True
+    assert 'passphrase is empty or only whitespace' in result['msg']
+    assert os.listdir(str(tmp_path)) == []
+
+
 def test_run_state_is_not_a_change_of_configuration():
     base = {'Backup': {'Name': 'A', 'Metadata': {'LastBackupDate': '1'}, 'Settings': [{'Name': 'passphrase', 'Value': 'x'}]},
             'Schedule': {'Time': '2026-08-22T02:30:00Z', 'LastRun': '2026-08-21T02:30:00Z', 'Repeat': '1D'}}

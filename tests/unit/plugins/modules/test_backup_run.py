@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.modules import backup_run
-from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import connection, plan_result, run_module, server, state
+from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import PASSWORD, connection, plan_result, run_module, server, state
 
 
 def test_check_mode_queues_nothing(monkeypatch):
@@ -40,6 +40,21 @@ def test_outcomes_of_a_waited_run(monkeypatch, outcome, failed):
     assert result['changed'] is True
     if failed:
         assert 'finished with %s' % outcome in result['msg']
+
+
+def test_a_failed_task_without_a_log_entry_is_not_reported_as_the_previous_run(monkeypatch):
+    with server('--seed-backups', '1', '--run-duration', '0.2') as harness:
+        first = run_module(monkeypatch, backup_run, connection(harness, backup='1', wait=True, poll_interval=1))
+        plan_result(harness, '1', 'WorkerError')  # the queue runner fails before the operation writes its log
+        second = run_module(monkeypatch, backup_run, connection(harness, backup='1', wait=True, poll_interval=1))
+        task = harness.request('GET', '/api/v1/task/%d' % second['task_id'], headers=harness.bearer(PASSWORD)).json()
+    assert task['Status'] == 'Failed'
+    # before: "Success", the result of the first run, read from the log
+    assert second['failed'] is True and second['result'] == 'Unknown'
+    assert second['task_status'] == 'Failed'
+    assert first['failed'] is False and first['result'] == 'Success' and first['task_status'] == 'Completed'
+    assert 'failed on the server before it wrote a result' in second['msg']
+    assert 'backup database is currently in use' in second['msg'] and second['error_message'] == task['ErrorMessage']
 
 
 def test_without_wait_the_run_is_only_queued(monkeypatch):

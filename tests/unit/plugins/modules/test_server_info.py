@@ -34,13 +34,14 @@ def test_database_sign_in_with_and_without_the_key(monkeypatch):
     assert no_key['failed'] is True and 'encryption key' in no_key['msg']
 
 
-def test_pre_shared_key_and_pre_auth_token(monkeypatch):
-    with server('--pre-shared-key', 'fleet-psk-0123456789', '--webservice-pre-auth-tokens', 'fleet_pre_auth_0123') as harness:
-        with_psk = run_module(monkeypatch, server_info, dict(host_url=harness.url, pre_shared_key='fleet-psk-0123456789',
-                                                             access_token='fleet_pre_auth_0123'))
-        without = run_module(monkeypatch, server_info, dict(host_url=harness.url, access_token='fleet_pre_auth_0123'))
-    assert with_psk['failed'] is False and with_psk['program_state'] == 'Running'
-    assert without['failed'] is True and 'pre-shared key' in without['msg']
+def test_pre_auth_token_and_an_agent_hosted_server(monkeypatch):
+    with server('--webservice-pre-auth-tokens', 'fleet_pre_auth_0123') as harness:
+        with_token = run_module(monkeypatch, server_info, dict(host_url=harness.url, access_token='fleet_pre_auth_0123'))
+        harness.app.pre_shared_key = 'ab' * 64  # hosted by an Agent: its random in-memory key
+        behind_agent = run_module(monkeypatch, server_info, dict(host_url=harness.url, access_token='fleet_pre_auth_0123'))
+    assert with_token['failed'] is False and with_token['program_state'] == 'Running'
+    assert behind_agent['failed'] is True and 'pre-shared key' in behind_agent['msg']
+    assert '--disable-pre-shared-key=true' in behind_agent['msg']
 
 
 def test_unreachable_fails(monkeypatch):
