@@ -36,12 +36,18 @@ class ServerModule(object):
 
     :param argument_spec: the module's own options (must not reuse a connection option name).
     :param persist: ask for a long-lived login saved to ``settings_file`` (``server_login``).
+    :param secret_values: a function of the parameters that returns the secret strings among them
+        (values inside dict options, which ``no_log`` cannot mark); they are masked in the logged
+        invocation and in everything the module returns.
     Other keyword arguments (``mutually_exclusive``, ``required_if``, ...) go to ``AnsibleModule``.
     """
 
-    def __init__(self, argument_spec, persist=False, **kwargs):
+    def __init__(self, argument_spec, persist=False, secret_values=None, **kwargs):
         kwargs.setdefault('supports_check_mode', True)
-        self.module = AnsibleModule(argument_spec=server_argument_spec(**argument_spec), **kwargs)
+        module_class = AnsibleModule if secret_values is None else _masking_module_class(secret_values)
+        self.module = module_class(argument_spec=server_argument_spec(**argument_spec), **kwargs)
+        if secret_values is not None:
+            self.module.no_log_values.update(secret_values(self.module.params))
         self.persist = persist
         self._client = None
 
@@ -101,6 +107,15 @@ class ServerModule(object):
             self.module.warn(message)
         # warnings are reported once, even if exit follows a failed exit in tests
         self._client.auth.warnings[:] = []
+
+
+def _masking_module_class(secret_values):
+    """An ``AnsibleModule`` that adds ``secret_values(params)`` to its no-log values before it logs the invocation."""
+    class MaskingModule(AnsibleModule):
+        def _log_invocation(self):
+            self.no_log_values.update(secret_values(self.params))
+            super(MaskingModule, self)._log_invocation()
+    return MaskingModule
 
 
 def diff_result(result, before, after):
