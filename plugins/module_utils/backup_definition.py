@@ -333,7 +333,7 @@ def _is_masked(value):
 
 def secret_values(definition):
     """The secret strings of a declared definition (passphrase, secret settings, URL credentials)."""
-    if not definition:
+    if not isinstance(definition, dict):
         return []
     values = [definition.get('passphrase')]
     values.extend(_text(v) for k, v in (definition.get('settings') or {}).items() if is_secret_setting(k))

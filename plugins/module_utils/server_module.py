@@ -44,8 +44,7 @@ class ServerModule(object):
 
     def __init__(self, argument_spec, persist=False, secret_values=None, **kwargs):
         kwargs.setdefault('supports_check_mode', True)
-        module_class = AnsibleModule if secret_values is None else _masking_module_class(secret_values)
-        self.module = module_class(argument_spec=server_argument_spec(**argument_spec), **kwargs)
+        self.module = _module_class(secret_values)(argument_spec=server_argument_spec(**argument_spec), **kwargs)
         if secret_values is not None:
             self.module.no_log_values.update(secret_values(self.module.params))
         self.persist = persist
@@ -109,13 +108,24 @@ class ServerModule(object):
         self._client.auth.warnings[:] = []
 
 
-def _masking_module_class(secret_values):
-    """An ``AnsibleModule`` that adds ``secret_values(params)`` to its no-log values before it logs the invocation."""
-    class MaskingModule(AnsibleModule):
+def _module_class(secret_values):
+    """An ``AnsibleModule`` that adds ``secret_values(params)`` (if given) to its no-log values before it logs
+    the invocation, and that passes a number or bool given for a dict option with suboptions on as text:
+    ansible-core reports that as a wrong type, where it would fail with a traceback (``set_fallbacks``
+    runs before the type check of suboptions)."""
+    class ServerAnsibleModule(AnsibleModule):
+        def _load_params(self):
+            super(ServerAnsibleModule, self)._load_params()
+            for name, spec in self.argument_spec.items():
+                value = self.params.get(name)
+                if spec.get('options') and isinstance(value, (bool, int, float)):
+                    self.params[name] = str(value)
+
         def _log_invocation(self):
-            self.no_log_values.update(secret_values(self.params))
-            super(MaskingModule, self)._log_invocation()
-    return MaskingModule
+            if secret_values is not None:
+                self.no_log_values.update(secret_values(self.params))
+            super(ServerAnsibleModule, self)._log_invocation()
+    return ServerAnsibleModule
 
 
 def diff_result(result, before, after):

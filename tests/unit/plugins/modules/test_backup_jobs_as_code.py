@@ -178,6 +178,7 @@ def test_refusals_carry_the_server_message_and_change_nothing(monkeypatch):
         bad_day = run_module(monkeypatch, backup, _args(harness, schedule=dict(repeat='1D', allowed_days=['someday'])))
         twice = run_module(monkeypatch, backup, _args(harness, settings={'keep-versions': '1', '--keep-versions': '2'}))
         both = run_module(monkeypatch, backup, dict(_args(harness), config={'Backup': {}}))
+        number = run_module(monkeypatch, backup, dict(_args(harness), definition=0))
         after = _exported(harness, '1')
         posts = calls(harness, 'POST', '/api/v1/backups')
         backups_count = state(harness)['backups']
@@ -189,5 +190,6 @@ def test_refusals_carry_the_server_message_and_change_nothing(monkeypatch):
     assert bad_day['failed'] and "Invalid day 'someday'" in bad_day['msg']
     assert twice['failed'] and 'set the same option' in twice['msg']
     assert both['failed'] and 'mutually exclusive' in both['msg']
+    assert number['failed'] and 'dict' in number['msg']  # not a traceback from ansible-core's set_fallbacks
     assert after == before and posts == 2 and backups_count == 1
     assert all(_no_secret(r) for r in (small, often, no_passphrase, masked))
