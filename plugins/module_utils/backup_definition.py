@@ -270,10 +270,14 @@ def _effective_settings(settings):
 
 
 def differences(desired, current):
-    """The names of the fields that differ (``settings.<option>`` and ``schedule`` sub-fields in detail)."""
+    """The names of the fields that differ (``settings.<option>`` for one option)."""
     changed = []
     for field in ('description', 'tags', 'target_url', 'sources', 'passphrase', 'filters'):
-        if (desired[field] or None) != (current[field] or None):
+        wanted, have = desired[field] or None, current[field] or None
+        if field == 'sources' and wanted and have:
+            # the server reads sources back without an order (Connection.GetSources); filters by their Order
+            wanted, have = sorted(wanted), sorted(have)
+        if wanted != have:
             changed.append(field)
     if not _same_schedule(desired['schedule'], current['schedule']):
         changed.append('schedule')

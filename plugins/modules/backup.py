@@ -54,7 +54,7 @@ options:
       - The backup job, declared. The playbook is the source of truth - what the definition does not list
         (a setting, a filter, a schedule) is removed from the backup.
       - Compared after the normalisation the server applies or that makes no difference to it - option names with
-        or without C(--), sizes (V(50mb) = V(50MB)), durations (V(1W) = V(7D)), the days of the week in any order,
+        or without C(--), sizes (V(50mb) = V(50MB)), durations (V(1W) = V(7D)), the days of the week and the sources in any order,
         and only the time of day of the schedule (the server moves the date to the next run).
       - Secret values (O(definition.passphrase), settings whose name says password, passphrase, secret, token or key,
         credentials in O(definition.target_url)) are compared but never returned; the diff shows C(********).
@@ -79,7 +79,7 @@ options:
         type: str
         required: true
       sources:
-        description: The folders and files to back up, in order.
+        description: The folders and files to back up (compared in any order, as the server does not keep it).
         type: list
         elements: str
         required: true

@@ -127,3 +127,9 @@ def test_bodies():
     assert update['Backup']['Settings'][1] == dict(Name='--dblock-size', Value='50mb', Filter='x')
     assert update['Schedule']['Time'] == '2030-01-01T02:00:00Z'  # same time of day: the next planned run stays
     assert bd.update_body('job', bd.from_params(dict(target_url='f', sources=['/'], schedule=None)), current, entry)['Schedule'] is None
+
+
+def test_sources_in_any_order_filters_in_order():
+    current = _definition(sources=['/a/', '/b/'], filters=['-*.tmp', '+/a/x'])
+    assert bd.differences(_definition(sources=['/b/', '/a/'], filters=['-*.tmp', '+/a/x']), current) == []
+    assert bd.differences(_definition(sources=['/a/'], filters=['+/a/x', '-*.tmp']), current) == ['sources', 'filters']
