@@ -620,7 +620,7 @@ class ServerApp(EmulatorApp):
                 new_id = backup_crud.add(self.db, request.payload, _parse_timespan, self._query_bool(request, 'temporary') or False)
                 answer = _json({'ID': new_id, 'Temporary': False})
             else:
-                backup_crud.put(self.db, self._require_backup(request), request.payload, _parse_timespan)
+                backup_crud.put(self.db, request.match.group('id'), request.payload, _parse_timespan)
                 answer = _empty(200)
         except backup_crud.BindingFailed:
             raise _BindingFailure(400)

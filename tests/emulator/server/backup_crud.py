@@ -233,9 +233,12 @@ def add(db, payload, parse_timespan, temporary=False):
         raise UserError(500, 'Unable to save schedule or backup object: %s' % exc)
 
 
-def put(db, existing, payload, parse_timespan):
-    """BackupPutDelete.ExecutePut for the stored backup ``existing`` (Connection.GetBackup)."""
+def put(db, backup_id, payload, parse_timespan):
+    """BackupPutDelete.ExecutePut. The body binds before the handler looks the backup up (GetBackup: 404)."""
     backup, schedule = read_input(payload)
+    existing = db.get_backup(backup_id)
+    if existing is None:
+        raise UserError(404, 'Backup not found')
     if backup is None:
         raise UserError(400, 'No backup data found in request body')
     backup['ID'] = existing['ID']

@@ -75,6 +75,7 @@ def test_put_updates_in_place_and_keeps_secrets_db_metadata_and_last_run():
         token = srv.request('POST', '/api/v1/auth/issuetoken/export', headers=auth).json()['Token']
         export = srv.request('GET', '/api/v1/backup/1/export?export-passwords=true&token=%s' % token).json()
         missing = srv.request('PUT', '/api/v1/backup/9', headers=auth, json_body=edited)
+        unbound_missing = srv.request('PUT', '/api/v1/backup/9', headers=auth, json_body={'Schedule': None})
     assert reply.status == 200 and reply.body == b''
     assert after['Backup']['Description'] == 'Edited' and after['Backup']['Sources'] == ['/srv/']
     assert after['Backup']['DBPath'] == before['Backup']['DBPath'] and after['Backup']['Metadata'] == before['Backup']['Metadata']
@@ -84,6 +85,7 @@ def test_put_updates_in_place_and_keeps_secrets_db_metadata_and_last_run():
     assert stored['passphrase'] and stored['passphrase'] != '***************'
     assert 'auth-password=***' not in export['Backup']['TargetURL']
     assert _error(missing) == (404, {'Error': 'Backup not found', 'Code': 404})
+    assert unbound_missing.status == 400 and unbound_missing.body == b''  # binding comes before the handler
 
 
 def test_put_refusals_change_nothing():
