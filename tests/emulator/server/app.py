@@ -44,7 +44,7 @@ import time
 from email.utils import formatdate
 
 from ..httpbase import EmulatorApp, Response
-from . import backup_config, certificate, dotnet_json, options, systeminfo, tokens
+from . import backup_config, backup_crud, certificate, dotnet_json, options, systeminfo, tokens
 from .database import ServerDatabase, utcnow
 from .seed import seed_backups
 from .tasks import RESULTS, TaskRunner
@@ -255,7 +255,9 @@ class ServerApp(EmulatorApp):
         add(Endpoint('POST', v1 + 'auth/status', self._auth_status, auth=False))
         add(Endpoint('GET', v1 + 'backups', self._list_backups))
         add(Endpoint('POST', v1 + 'backups/import', self._import, body='required'))
+        add(Endpoint('POST', v1 + 'backups', self._backup_crud, body='required'))
         add(Endpoint('GET', v1 + 'backup/{id}', self._get_backup))
+        add(Endpoint('PUT', v1 + 'backup/{id}', self._backup_crud, body='required'))
         add(Endpoint('DELETE', v1 + 'backup/{id}', self._delete_backup))
         add(Endpoint('GET', v1 + 'backup/{id}/log', self._backup_log))
         add(Endpoint('GET', v1 + 'backup/{id}/export', self._export, auth=False))
@@ -627,6 +629,22 @@ class ServerApp(EmulatorApp):
             },
             'DisplayNames': {},
         })
+
+    def _backup_crud(self, request):
+        """POST backups (Backups.cs, BackupListService.Add) and PUT backup/{id} (BackupPutDelete.ExecutePut): backup_crud.py."""
+        try:
+            if request.method == 'POST':
+                new_id = backup_crud.add(self.db, request.payload, _parse_timespan, self._query_bool(request, 'temporary') or False)
+                answer = _json({'ID': new_id, 'Temporary': False})
+            else:
+                backup_crud.put(self.db, request.match.group('id'), request.payload, _parse_timespan)
+                answer = _empty(200)
+        except backup_crud.BindingFailed:
+            raise _BindingFailure(400)
+        except backup_crud.UserError as exc:
+            raise ApiError(exc.status, exc.message)
+        self.runner.events.signal(data_changed=True)
+        return answer
 
     def _backup_log(self, request):
         offset = self._query_long(request, 'offset')
