@@ -33,6 +33,9 @@ REAL_OPTIONS = (
     ('webservice-token-duration', False),
     ('webservice-interface', False),
     ('webservice-port', False),
+    # WebServerLoader.OPTION_WEBSERVICE_SSLCERTIFICATEFILE / ..FILEPASSWORD: a PKCS#12 file and its password
+    ('webservice-sslcertificatefile', False),
+    ('webservice-sslcertificatepassword', False),
     ('disable-db-encryption', True),
     # accepted because the Agent forwards them (protocol sheet §1.1); the emulator has no
     # secret providers, API extensions or data folder permission checks to switch
