@@ -142,6 +142,11 @@ start_network_and_console() {
   (umask 077; printf '%sremotecontrol/register?token=%s\n' "$CONSOLE_URL" "$token" > "$CONSOLE_STATE/registration_url")
   # the passphrase that encrypts the secrets of agent.json, for the role's preload.json
   (umask 077; "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(18))' > "$CONSOLE_STATE/settings_passphrase")
+  # the server scenario's password, the password it is changed to, and its settings encryption key
+  local secret
+  for secret in server_password server_password_new server_key; do
+    (umask 077; "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(18))' > "$CONSOLE_STATE/$secret")
+  done
   lap "console at $CONSOLE_URL (bridge $bridge only)"
 }
 
@@ -181,6 +186,8 @@ main() {
   export DFLEET_MOLECULE_IMAGE=$IMAGE DFLEET_MOLECULE_NETWORK=$NETWORK DFLEET_MOLECULE_AGENT_DEB=${debs[0]}
   export DFLEET_CONSOLE_URL=$CONSOLE_URL DFLEET_REGISTRATION_URL_FILE=$CONSOLE_STATE/registration_url
   export DFLEET_PASSPHRASE_FILE=$CONSOLE_STATE/settings_passphrase
+  local server_debs=("$MOL"/debs/*-cli.deb)
+  export DFLEET_MOLECULE_SERVER_DEB=${server_debs[0]} DFLEET_SECRETS_DIR=$CONSOLE_STATE
   export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_LOCAL_TEMP=$MOL/home/tmp
   for s in "${scenarios[@]}"; do
     lap "molecule test -s $s"
