@@ -131,7 +131,7 @@ def _module_class(secret_values):
             super(ServerAnsibleModule, self)._load_params()
             for name, spec in self.argument_spec.items():
                 value = self.params.get(name)
-                if spec.get('options') and isinstance(value, (bool, int, float)):
+                if spec.get('options') and value is not None and not _suboption_shaped(spec, value):
                     self.params[name] = str(value)
 
         def _log_invocation(self):
@@ -139,6 +139,14 @@ def _module_class(secret_values):
                 self.no_log_values.update(secret_values(self.params))
             super(ServerAnsibleModule, self)._log_invocation()
     return ServerAnsibleModule
+
+
+def _suboption_shaped(spec, value):
+    """Whether ``value`` has a shape ansible-core can check against the suboptions of ``spec`` without failing:
+    a dict or text for a dict option, and a list of those (or text) for a list of dicts."""
+    if isinstance(value, (dict, str)):
+        return True
+    return spec.get('type') == 'list' and isinstance(value, list) and all(isinstance(item, (dict, str)) for item in value)
 
 
 def diff_result(result, before, after):

@@ -108,52 +108,15 @@ def bind_address(namespace, default_port):
     return interface, host, ports or [default_port]
 
 
-def tls_context(namespace):
-    """``WebServerLoader.TryRunServerAsync``: with ``--webservice-sslcertificatefile`` and
-    ``--webservice-sslcertificatepassword`` both given, the server loads the PKCS#12 file
-    (``Utility.LoadPfxCertificate``) and serves HTTPS; with only one of them it serves as before
-    (the real server then logs ``SSLCertificateFileMissingOption``). Returns an ``ssl.SSLContext`` or None.
-
-    Not modelled: the real server also keeps the loaded certificate in its database
-    (``ServerSSLCertificate``) and serves it on later starts without these options.
-    """
-    path = getattr(namespace, 'webservice_sslcertificatefile', None)
-    password = (getattr(namespace, 'webservice_sslcertificatepassword', None) or '').strip()
-    if not path or not password:
-        return None
-    import shutil
-    import ssl
-    import tempfile
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.serialization import pkcs12
-    try:
-        with open(path, 'rb') as handle:
-            key, cert, chain = pkcs12.load_key_and_certificates(handle.read(), password.encode('utf-8'))
-    except (IOError, OSError, ValueError) as exc:
-        raise UserInformationError('Unable to load the certificate %s: %s' % (path, exc), 'ServerCertificate')
-    if key is None or cert is None:
-        raise UserInformationError('The certificate %s holds no private key' % path, 'ServerCertificate')
-    # ssl loads a certificate chain from files only: a private folder, removed right after
-    folder = tempfile.mkdtemp(prefix='duplicati-tls-')
-    try:
-        pem = os.path.join(folder, 'server.pem')
-        fd = os.open(pem, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-            for item in [cert] + list(chain or []):
-                handle.write(item.public_bytes(serialization.Encoding.PEM))
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(pem)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return context
-
-
 def serve(namespace, default_port, extra_lines=()):
     """Bind the emulated server and serve until SIGTERM/SIGINT. Returns the exit code."""
     from ..httpbase import Faults, make_server
-    app = _server_module().create_app(namespace, Faults())
+    server = _server_module()
+    try:
+        # the server's own certificate (server/certificate.py) is loaded here, and served by make_server
+        app = server.create_app(namespace, Faults())
+    except server.CertificateError as exc:
+        raise UserInformationError(str(exc), 'ServerCertificate')
     interface, host, ports = bind_address(namespace, default_port)
     httpd, last_error = None, None
     for port in ports:
@@ -164,9 +127,6 @@ def serve(namespace, default_port, extra_lines=()):
             last_error = exc
     if httpd is None:
         raise UserInformationError('Unable to open a socket for listening: %s' % last_error, 'ServerStartFailedPort')
-    context = tls_context(namespace)
-    if context is not None:
-        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
     for line in extra_lines:
         sys.stdout.write(line + '\n')
     sys.stdout.write('Server has started and is listening on %s, port %d\n' % (interface, httpd.server_address[1]))

@@ -37,11 +37,9 @@ REAL_OPTIONS = (
     ('webservice-token-duration', False),
     ('webservice-interface', False),
     ('webservice-port', False),
-    # WebServerLoader.OPTION_WEBSERVICE_SSLCERTIFICATEFILE / ..FILEPASSWORD: a PKCS#12 file and its password
-    ('webservice-sslcertificatefile', False),
-    ('webservice-sslcertificatepassword', False),
     ('disable-db-encryption', True),
-    # WebServerLoader: the server's own certificate (certificate.py)
+    # WebServerLoader.OPTION_WEBSERVICE_SSLCERTIFICATEFILE / ..FILEPASSWORD: the server's own certificate, a
+    # PKCS#12 file and its password (certificate.py)
     ('webservice-sslcertificatefile', False),
     ('webservice-sslcertificatepassword', False),
     ('webservice-disable-https', True),

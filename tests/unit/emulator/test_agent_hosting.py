@@ -202,10 +202,16 @@ def test_server_standin_reads_its_secrets_from_preload_and_serves_https(tmp_path
     row = sqlite3.connect(str(tmp_path / 'data' / 'Duplicati-server.sqlite')).execute(
         'SELECT "Value" FROM "Option" WHERE "BackupID" = -2 AND "Name" = \'jwt-config\'').fetchone()
     assert row[0].startswith('enc-v1:')
-    # without the certificate password the same start serves plain HTTP
+    # without the certificate password the server keeps serving the certificate its database holds
+    # (ServerSettings.ServerSSLCertificate); --webservice-remove-sslcertificate returns it to plain HTTP
     (install / 'preload.json').write_text(json.dumps({'args': {'server': [
         '--webservice-password=preload password 2', '--settings-encryption-key=settings key 3']}}))
     proc, dummy = start(SERVER, args, env, tmp_path)
+    try:
+        assert _https(base + 'serverstate') == 401
+    finally:
+        assert stop(proc) == 0
+    proc, dummy = start(SERVER, args + ['--webservice-remove-sslcertificate=true'], env, tmp_path)
     try:
         assert get('http://127.0.0.1:%d/api/v1/serverstate' % port)[0] == 401
     finally:
