@@ -11,10 +11,10 @@
 * ``export_structure`` / ``load_structure``: the ``ImportExportStructure`` document.
 """
 
-import io
 import json
 import re
 
+from ..codecs import aescrypt, timeparser
 from .database import PASSWORD_PLACEHOLDER, is_password_field
 
 _URLPARAM = re.compile(r'(?P<key>[^=&]+)(=(?P<value>[^&]*))?')
@@ -169,27 +169,18 @@ def _ci(obj, name, default=None):
     return default
 
 
-def _aescrypt():
-    from ansible_collections.duplicati.fleet.plugins.module_utils import aescrypt
-    return aescrypt
-
-
 def encrypt_export(data, passphrase):
     """AESEncryption(passphrase) with default options: an AES Crypt v2 file with the full header."""
-    src, dst = io.BytesIO(data), io.BytesIO()
-    _aescrypt().encrypt(src, dst, passphrase, version=2)
-    return dst.getvalue()
+    return aescrypt.encrypt(passphrase, data)
 
 
 def load_structure(data, passphrase, import_metadata):
     """BackupImportExportHandler.LoadConfiguration. Raises ImportFailed with the message the server reports."""
     if data[:3] == b'AES':
-        src, dst = io.BytesIO(data), io.BytesIO()
         try:
-            _aescrypt().decrypt(src, dst, passphrase or '')
-        except Exception as exc:  # pylint: disable=broad-except
-            raise ImportFailed(str(exc) or 'Invalid password or corrupted data')
-        data = dst.getvalue()
+            dummy, data = aescrypt.decrypt(passphrase or '', data)
+        except aescrypt.AESCryptError as exc:
+            raise ImportFailed(str(exc))
     try:
         doc = json.loads(data.decode('utf-8-sig'))
     except ValueError as exc:
@@ -219,7 +210,7 @@ def load_structure(data, passphrase, import_metadata):
             'DisplayNames': _ci(doc, 'DisplayNames') or {}}
 
 
-def validate_backup(backup, schedule, parse_timespan):
+def validate_backup(backup, schedule):
     """Connection.ValidateBackup: the error text, or None."""
     if not (backup.get('Name') or '').strip():
         return 'Missing a name'
@@ -259,8 +250,8 @@ def validate_backup(backup, schedule, parse_timespan):
         return 'Missing passphrase'
     if schedule is not None:
         try:
-            if parse_timespan(schedule.get('Repeat') or '') <= 300:
+            if timeparser.parse_timespan(schedule.get('Repeat') or '') <= 300:
                 return 'Schedule repetition time must be more than 5 minutes'
-        except Exception:  # pylint: disable=broad-except
+        except timeparser.TimeparserError:
             return 'Schedule repetition value must be a valid timespan'
     return None

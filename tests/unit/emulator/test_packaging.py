@@ -388,13 +388,19 @@ def test_missing_dpkg_deb_is_a_clear_error(tmp_path, monkeypatch):
     assert [n for n in os.listdir(str(tmp_path)) if n.endswith('.deb')] == []
 
 
-def test_missing_imported_codec_is_a_clear_error(tmp_path):
+def test_an_emulator_file_importing_the_collection_is_an_error(tmp_path):
     (tmp_path / 'tests' / 'emulator').mkdir(parents=True)
     (tmp_path / 'tests' / 'emulator' / 'x.py').write_text(
-        'from ansible_collections.duplicati.fleet.plugins.module_utils import nothere\n')
+        'def f():\n    from ansible_collections.duplicati.fleet.plugins.module_utils import aescrypt\n')
     with pytest.raises(StandinError) as err:
         standin_files(str(tmp_path))
-    assert 'plugins/module_utils/nothere.py' in str(err.value)
+    assert 'imports the collection it tests' in str(err.value) and 'tests/emulator/x.py' in str(err.value)
+
+
+def test_the_emulator_imports_nothing_of_the_collection():
+    files, depends = standin_files()
+    assert all(f.startswith('tests/emulator/') for f in files) and 'tests/emulator/codecs/aescrypt.py' in files
+    assert depends == ['python3-cryptography', 'python3-jwt']
 
 
 def test_unknown_third_party_import_is_a_clear_error(tmp_path):
