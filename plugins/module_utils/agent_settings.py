@@ -121,15 +121,7 @@ def _pairs_hook(pairs):
 
 
 def _json_type(value):
-    if isinstance(value, _Pairs):
-        return 'an object'
-    if isinstance(value, list):
-        return 'an array'
-    if isinstance(value, bool):
-        return 'a boolean'
-    if isinstance(value, (int, float)):
-        return 'a number'
-    return type(value).__name__
+    return 'an object' if isinstance(value, _Pairs) else dotnet_json.json_type_name(value)
 
 
 def _fold(pairs, allowed):

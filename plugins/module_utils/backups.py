@@ -22,10 +22,9 @@ __metaclass__ = type
 import base64
 import json
 
+from ansible_collections.duplicati.fleet.plugins.module_utils.aescrypt import is_aescrypt
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.transport import Failure, quote_segment
-
-AES_MAGIC = b'AES'
 
 # Reasons of a refused DELETE (BackupPutDelete.cs ExecuteDelete) and what to do about them.
 _DELETE_REASONS = {
@@ -170,11 +169,6 @@ def _attachment_name(disposition):
     return unquote(name) or None
 
 
-def is_encrypted_export(data):
-    """True if the exported file is AES Crypt (its first 3 bytes are ``AES``), as the server decides."""
-    return bytes(data[:3]) == AES_MAGIC
-
-
 def import_backup(client, data, passphrase=None, import_metadata=False, backup_passphrase=None, backup_url=None, replace_settings=None):
     """Import an exported configuration; returns the new backup (``GET backup/{Id}``).
 
@@ -184,7 +178,7 @@ def import_backup(client, data, passphrase=None, import_metadata=False, backup_p
     """
     if not data:
         raise DuplicatiError('Nothing to import: the configuration file is empty.')
-    if is_encrypted_export(data) and not passphrase:
+    if is_aescrypt(data) and not passphrase:
         raise DuplicatiError('The configuration file is encrypted (AES Crypt) but no passphrase was given.',
                              hint='Set the passphrase the file was exported with.')
     replace = dict(replace_settings or {})

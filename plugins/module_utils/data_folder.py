@@ -300,11 +300,6 @@ def agent_settings_path(os_name, args=None, env=None, home=None, install_dir=Non
     return default_file_path(AGENT_SETTINGS_FILENAME, os_name, args, env, home, install_dir, exists, cwd)
 
 
-def server_database_path(os_name, args=None, env=None, home=None, install_dir=None, exists=None, cwd='/'):
-    folder, dummy = resolve_data_folder(os_name, args, env, home, install_dir, SERVER_DATABASE_FILENAME, exists, cwd)
-    return _pathmod(normalize_os(os_name)).join(folder, SERVER_DATABASE_FILENAME)
-
-
 def service_agent_settings_path(os_name, home=None, windows_service=True, macos_scope='user'):
     """``agent.json`` of the agent as the packages run it, without overrides.
 

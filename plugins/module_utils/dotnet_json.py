@@ -31,6 +31,21 @@ _HTML_SENSITIVE = frozenset('"&\'+<>`')
 _SHORT_ESCAPES = {'\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
 
 
+def json_type_name(value):
+    """What a parsed JSON value is, for error messages: 'an object', 'an array', 'null', ..."""
+    if isinstance(value, dict):
+        return 'an object'
+    if isinstance(value, list):
+        return 'an array'
+    if isinstance(value, bool):
+        return 'a boolean'
+    if isinstance(value, (int, float)):
+        return 'a number'
+    if value is None:
+        return 'null'
+    return 'a string'
+
+
 class RawString(str):
     """A string System.Text.Json writes without escaping: numbers and dates it formats itself
     (a DateTimeOffset keeps its literal ``+`` in ``+01:00``)."""

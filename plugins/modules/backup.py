@@ -149,8 +149,8 @@ import time
 from ansible.module_utils.six import string_types
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import backups
-from ansible_collections.duplicati.fleet.plugins.module_utils.aescrypt import HAS_CRYPTOGRAPHY
-from ansible_collections.duplicati.fleet.plugins.module_utils.backup_config import check_config, encode_config, is_encrypted, read_export
+from ansible_collections.duplicati.fleet.plugins.module_utils.aescrypt import HAS_CRYPTOGRAPHY, is_aescrypt
+from ansible_collections.duplicati.fleet.plugins.module_utils.backup_config import check_config, encode_config, read_export
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.server_module import ServerModule, diff_result
 
@@ -210,7 +210,7 @@ def _configuration(params):
             data = handle.read()
     except (IOError, OSError) as err:
         raise DuplicatiError('Cannot read %s: %s' % (path, err.strerror or err), hint='Check the src option.')
-    if is_encrypted(data) and not HAS_CRYPTOGRAPHY:
+    if is_aescrypt(data) and not HAS_CRYPTOGRAPHY:
         if not params['passphrase']:
             raise DuplicatiError('%s is encrypted (AES Crypt) but no passphrase was given.' % path,
                                  hint='Set the passphrase the file was exported with.')
@@ -227,7 +227,7 @@ def present(server):
         return dict(changed=False, backup=_view(entry))
     result = dict(changed=True, backup=None)
     if not server.check_mode:
-        entry = backups.import_backup(server.client, data, passphrase=params['passphrase'] if is_encrypted(data) else None,
+        entry = backups.import_backup(server.client, data, passphrase=params['passphrase'] if is_aescrypt(data) else None,
                                       import_metadata=params['import_metadata'], replace_settings=_replace_settings(params))
         result['backup'] = _view(entry)
     if server.diff_mode:
