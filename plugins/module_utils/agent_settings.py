@@ -14,8 +14,6 @@ Settings are handled as a dict with the JSON names as keys: ``jwt``, ``serverUrl
 Values in the dict are always decrypted.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import datetime
 import os

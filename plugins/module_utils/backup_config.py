@@ -15,8 +15,6 @@
   setting or a target URL (they carry passwords).
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import copy
 import json

@@ -16,8 +16,6 @@ The calls are the ones ``duplicati-server-util`` makes (protocol sheet §4.4, §
   passphrase, direct: true, replace_settings}`` → ``{Id}``.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import base64
 import json
@@ -164,7 +162,7 @@ def export_backup(client, ident, passphrase=None, export_passwords=False):
 def _attachment_name(disposition):
     if not disposition or 'filename=' not in disposition:
         return None
-    from ansible.module_utils.six.moves.urllib.parse import unquote
+    from urllib.parse import unquote
     name = disposition.split('filename=', 1)[1].split(';', 1)[0].strip().strip('"')
     return unquote(name) or None
 

@@ -11,8 +11,6 @@ so every OS can be computed and tested anywhere.  ``*_for_host`` wrappers fill t
 for the host the module runs on.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import ntpath
 import os

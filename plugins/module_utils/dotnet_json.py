@@ -19,8 +19,6 @@ Values that .NET formats itself rather than as text (DateTimeOffset) are passed 
 ``RawString`` and written without escaping.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import json
 

@@ -13,8 +13,6 @@ Duplicati silently ignores a file it cannot parse; this module instead reports e
 problem that would make Duplicati ignore a file or an entry, with the reason.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import copy
 import json

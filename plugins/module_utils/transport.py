@@ -21,8 +21,6 @@ Built on ``ansible.module_utils.urls.open_url``, so proxies, ``validate_certs``,
   what to do about it. This file is the only place that translates failures.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import email.utils
 import json
@@ -31,8 +29,8 @@ import socket
 import ssl
 import time
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urljoin, urlsplit
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import SSLValidationError, open_url
 

@@ -3,8 +3,6 @@
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
@@ -146,8 +144,6 @@ backup:
 
 import time
 
-from ansible.module_utils.six import string_types
-
 from ansible_collections.duplicati.fleet.plugins.module_utils import backups
 from ansible_collections.duplicati.fleet.plugins.module_utils.aescrypt import HAS_CRYPTOGRAPHY, is_aescrypt
 from ansible_collections.duplicati.fleet.plugins.module_utils.backup_config import check_config, encode_config, read_export
@@ -189,7 +185,7 @@ def _replace_settings(params):
             value = 'true' if value else 'false'
         elif isinstance(value, (list, tuple)):
             raise DuplicatiError('Invalid replace_settings value for %s: give a string (several sources are joined with ":").' % key)
-        elif not isinstance(value, string_types):
+        elif not isinstance(value, str):
             value = str(value)
         replace[str(key)] = value
     for key in list(replace):

@@ -10,7 +10,7 @@ import struct
 import pyAesCrypt
 import pytest
 
-from ansible_collections.duplicati.fleet.tests.emulator.codecs import aescrypt, encrypted_field, timeparser
+from ansible_collections.duplicati.fleet.tests.emulator.codecs import aescrypt, encrypted_field, jsonsignature, timeparser
 from ansible_collections.duplicati.fleet.tests.unit import vectors
 
 V2 = vectors.aescrypt_cases('aescrypt_v2_terrapane.json')
@@ -140,3 +140,40 @@ def test_parse_timespan(text, seconds):
 def test_parse_timespan_errors(text):
     with pytest.raises(timeparser.TimeparserError):
         timeparser.parse_timespan(text)
+
+
+# ---- JSONSignature (autoupdate.manifest) ---------------------------------------------------
+
+def _manifest_keys(data):
+    import base64
+    import json
+    keys = []
+    for line in data.split(b'\n'):
+        if not line.startswith(jsonsignature.PREFIX):
+            break
+        header = json.loads(base64.b64decode(line[len(jsonsignature.PREFIX):].split(b'.')[0]))
+        keys.append(dict((item['Key'], item['Value']) for item in header)['key'])
+    return keys
+
+
+def test_jsonsignature_verifies_duplicatis_own_signed_manifest():
+    """Duplicati/Library/AutoUpdater/autoupdate.manifest, signed by Duplicati's two release keys."""
+    data = vectors.load_bytes('autoupdate_duplicati.manifest')
+    keys = _manifest_keys(data)
+    assert len(keys) == 2
+    valid, content = jsonsignature.verify(data, keys)
+    assert valid == 2 and content.startswith(b'{"MinimumCompatibleVersion":2,')
+    assert jsonsignature.verify(data, keys[1:])[0] == 1 and jsonsignature.verify(data, [])[0] == 0
+    assert jsonsignature.verify(data.replace(b'2.0.8.108', b'2.0.8.109'), keys)[0] == 0
+    # the header is written byte for byte as System.Text.Json wrote Duplicati's
+    assert all(jsonsignature.public_key_xml(jsonsignature.public_key_from_xml(k)) == k for k in keys)
+
+
+def test_jsonsignature_sign_and_verify():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    key, other = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for dummy in range(2))
+    signed = jsonsignature.sign(b'{"Version":"1"}', [key, other])
+    assert signed.count(b'\n') == 2 and signed.endswith(b'\n{"Version":"1"}')
+    assert jsonsignature.verify(signed, [jsonsignature.public_key_xml(key)]) == (1, b'{"Version":"1"}')
+    with pytest.raises(ValueError):
+        jsonsignature.sign(signed, [key])

@@ -18,6 +18,12 @@ def load(name):
         return json.load(handle)
 
 
+def load_bytes(name):
+    """The bytes of ``name`` in this folder."""
+    with open(os.path.join(HERE, name), 'rb') as handle:
+        return handle.read()
+
+
 def aescrypt_cases(name):
     """(password, plaintext bytes, ciphertext bytes) of an AES Crypt vector file."""
     data = load(name)
