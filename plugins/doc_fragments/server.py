@@ -4,7 +4,6 @@
 """Documentation of the connection options shared by every module that talks to a Duplicati server."""
 
 
-
 class ModuleDocFragment(object):
 
     DOCUMENTATION = r'''

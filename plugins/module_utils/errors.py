@@ -9,7 +9,6 @@ message says what failed, the hint says what to do about it.
 """
 
 
-
 class DuplicatiError(Exception):
     """A failure of the library layer, described for the person running the playbook.
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The published test vectors of this folder (sources in README.md)."""
+"""The published test vectors of the folder ``fixtures/`` beside this file (sources in its README.md)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -9,17 +9,17 @@ __metaclass__ = type
 import json
 import os
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 
 
 def load(name):
-    """The parsed JSON of ``name`` in this folder. A missing file raises, it never skips."""
+    """The parsed JSON of ``name`` in ``fixtures/``. A missing file raises, it never skips."""
     with open(os.path.join(HERE, name), encoding='utf-8') as handle:
         return json.load(handle)
 
 
 def load_bytes(name):
-    """The bytes of ``name`` in this folder."""
+    """The bytes of ``name`` in ``fixtures/``."""
     with open(os.path.join(HERE, name), 'rb') as handle:
         return handle.read()
 
