@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the stages of `make test` need from the host beyond .venv, checked first and, when
 # something is missing, installed (as root, with apt) or named with the command to run:
-#   - the Debian packages of bindep.txt with the profile `test` (every stage) or the stage's
+#   - the Debian packages of tests/bindep.txt with the profile `test` (every stage) or the stage's
 #     own name (`sanity`: shellcheck; `molecule`: podman, runc, debootstrap);
 #   - for molecule, the host settings scripts/molecule.sh checks: podman on runc with explicit
 #     default ulimits (a containers.conf drop-in), fs.inotify.max_user_instances >= 4096.
@@ -18,7 +18,7 @@ default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
 runtime = "runc"'
 INOTIFY_INSTANCES=4096
 
-# The packages of bindep.txt whose profiles name `test` or one of the stages (platform:dpkg).
+# The packages of tests/bindep.txt whose profiles name `test` or one of the stages (platform:dpkg).
 wanted_packages() {
   local line name profiles p
   while read -r line; do
@@ -29,7 +29,7 @@ wanted_packages() {
     for p in $profiles; do
       if [ "$p" = test ] || [[ " ${stages[*]} " == *" $p "* ]]; then echo "$name"; break; fi
     done
-  done < "$REPO/bindep.txt"
+  done < "$REPO/tests/bindep.txt"
 }
 
 missing_packages() {
@@ -46,7 +46,7 @@ needs_molecule_settings() {
 }
 
 command -v dpkg-query >/dev/null ||
-  { echo "host-deps: this is not a Debian-like system; install the packages of bindep.txt (profile test) by hand" >&2; exit 1; }
+  { echo "host-deps: this is not a Debian-like system; install the packages of tests/bindep.txt by hand" >&2; exit 1; }
 mapfile -t missing < <(missing_packages)
 settings=
 if needs_molecule_settings; then settings=yes; fi
