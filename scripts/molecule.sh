@@ -2,7 +2,7 @@
 # The molecule scenarios under extensions/molecule/, on podman containers that boot a real
 # systemd, from a Debian image built here (no registry is reachable):
 #   1. check the host: root, podman with runc and explicit ulimits, enough inotify
-#      instances (.ci/run sets these up; this script never changes the host);
+#      instances (scripts/host-deps.sh sets these up; this script never changes the host);
 #   2. the image: debootstrap + chroot install + `podman import`, cached by the hash of
 #      the recipe below (a rootfs tarball under $WORK/molecule and the podman image);
 #   3. the emulator's stand-in .deb packages (the role copies the agent's from here);
@@ -31,14 +31,14 @@ check_host() {
   for cmd in podman runc debootstrap dpkg-deb chroot; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
   done
-  [ ${#missing[@]} -eq 0 ] || die "missing programs: ${missing[*]} (as root: .ci/run, or apt-get install podman runc debootstrap)"
+  [ ${#missing[@]} -eq 0 ] || die "missing programs: ${missing[*]} (as root: scripts/host-deps.sh molecule)"
   [ "$(podman info --format '{{.Host.OCIRuntime.Name}}' 2>/dev/null)" = runc ] ||
-    die "podman does not use runc (crun cannot run containers under this cgroup v1/v2 hybrid): set runtime = \"runc\" under [engine] in /etc/containers/containers.conf (.ci/run does)"
+    die "podman does not use runc (crun cannot run containers under this cgroup v1/v2 hybrid): set runtime = \"runc\" under [engine] in /etc/containers/containers.conf (scripts/host-deps.sh molecule does)"
   conf=$(cat /etc/containers/containers.conf /etc/containers/containers.conf.d/*.conf 2>/dev/null || true)
   grep -Eq '^[[:space:]]*default_ulimits[[:space:]]*=.*nproc=' <<<"$conf" ||
-    die "podman has no explicit default_ulimits (nofile, nproc) in /etc/containers/containers.conf[.d]: without CAP_SYS_RESOURCE its defaults cannot be applied (.ci/run sets them)"
+    die "podman has no explicit default_ulimits (nofile, nproc) in /etc/containers/containers.conf[.d]: without CAP_SYS_RESOURCE its defaults cannot be applied (scripts/host-deps.sh molecule sets them)"
   [ "$(sysctl -n fs.inotify.max_user_instances)" -ge 1024 ] ||
-    die "fs.inotify.max_user_instances is $(sysctl -n fs.inotify.max_user_instances): every systemd in a container needs some; set it to 4096 (.ci/run does)"
+    die "fs.inotify.max_user_instances is $(sysctl -n fs.inotify.max_user_instances): every systemd in a container needs some; set it to 4096 (scripts/host-deps.sh molecule does)"
   command -v molecule >/dev/null || die "molecule is not in $VENV (scripts/setup.sh installs tests/requirements.txt)"
 }
 
@@ -189,13 +189,17 @@ main() {
   local server_debs=("$MOL"/debs/*-cli.deb)
   export DFLEET_MOLECULE_SERVER_DEB=${server_debs[0]} DFLEET_SECRETS_DIR=$CONSOLE_STATE
   export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_LOCAL_TEMP=$MOL/home/tmp
+  # one line per scenario for scripts/test.sh to count
+  : > "$MOL/results.txt"
   for s in "${scenarios[@]}"; do
     lap "molecule test -s $s"
     if (cd "$COLL" && molecule test -s "$s"); then
       lap "scenario $s passed"
+      echo "$s passed" >> "$MOL/results.txt"
     else
       rc=1; failed+=("$s")
       lap "scenario $s FAILED"
+      echo "$s failed" >> "$MOL/results.txt"
     fi
   done
   if [ $rc -eq 0 ]; then lap "all scenarios passed: ${scenarios[*]}"; else lap "failed scenarios: ${failed[*]}"; fi

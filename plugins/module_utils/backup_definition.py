@@ -27,14 +27,9 @@ option and ``--name`` wins (``Runner.ApplyOptions``). They are compared without 
 Schedule times are UTC (the server stores ``Schedule.Time`` as UTC, ``NormalizeDateTimeToEpochSeconds``).
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import datetime
 import re
-
-from ansible.module_utils.six import string_types
-from ansible.module_utils.six.moves.urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import backups
 from ansible_collections.duplicati.fleet.plugins.module_utils.backup_config import read_export
@@ -77,7 +72,7 @@ def _text(value):
         return ''
     if isinstance(value, bool):
         return 'true' if value else 'false'
-    return value if isinstance(value, string_types) else str(value)
+    return value if isinstance(value, str) else str(value)
 
 
 def _ci(obj, name, default=None):

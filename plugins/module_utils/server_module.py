@@ -21,8 +21,6 @@ into one ``fail_json(msg=...)`` without a traceback, and passes on the client's
 warnings (a stored login that was refused, a token saved unencrypted).
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule
 

@@ -25,8 +25,6 @@ logged in. There the options are the plist's ``ProgramArguments``.
 disable, and restart only when asked or when the options of a running service changed.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import os
 import plistlib

@@ -3,8 +3,6 @@
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
@@ -242,11 +240,9 @@ backup:
 
 import time
 
-from ansible.module_utils.six import string_types
-
 from ansible_collections.duplicati.fleet.plugins.module_utils import backup_definition, backups
-from ansible_collections.duplicati.fleet.plugins.module_utils.aescrypt import HAS_CRYPTOGRAPHY
-from ansible_collections.duplicati.fleet.plugins.module_utils.backup_config import check_config, encode_config, is_encrypted, read_export
+from ansible_collections.duplicati.fleet.plugins.module_utils.aescrypt import HAS_CRYPTOGRAPHY, is_aescrypt
+from ansible_collections.duplicati.fleet.plugins.module_utils.backup_config import check_config, encode_config, read_export
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.server_module import ServerModule, diff_result
 
@@ -285,7 +281,7 @@ def _replace_settings(params):
             value = 'true' if value else 'false'
         elif isinstance(value, (list, tuple)):
             raise DuplicatiError('Invalid replace_settings value for %s: give a string (several sources are joined with ":").' % key)
-        elif not isinstance(value, string_types):
+        elif not isinstance(value, str):
             value = str(value)
         replace[str(key)] = value
     for key in list(replace):
@@ -306,7 +302,7 @@ def _configuration(params):
             data = handle.read()
     except (IOError, OSError) as err:
         raise DuplicatiError('Cannot read %s: %s' % (path, err.strerror or err), hint='Check the src option.')
-    if is_encrypted(data) and not HAS_CRYPTOGRAPHY:
+    if is_aescrypt(data) and not HAS_CRYPTOGRAPHY:
         if not params['passphrase']:
             raise DuplicatiError('%s is encrypted (AES Crypt) but no passphrase was given.' % path,
                                  hint='Set the passphrase the file was exported with.')
@@ -335,7 +331,7 @@ def present(server):
         return dict(changed=False, backup=_view(entry))
     result = dict(changed=True, backup=None)
     if not server.check_mode:
-        entry = backups.import_backup(server.client, data, passphrase=params['passphrase'] if is_encrypted(data) else None,
+        entry = backups.import_backup(server.client, data, passphrase=params['passphrase'] if is_aescrypt(data) else None,
                                       import_metadata=params['import_metadata'], replace_settings=_replace_settings(params))
         result['backup'] = _view(entry)
     if server.diff_mode:

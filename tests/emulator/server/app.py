@@ -43,6 +43,7 @@ import threading
 import time
 from email.utils import formatdate
 
+from ..codecs import timeparser
 from ..httpbase import EmulatorApp, Response
 from . import backup_config, backup_crud, certificate, dotnet_json, options, systeminfo, tokens
 from .database import ServerDatabase, utcnow
@@ -81,17 +82,6 @@ def _empty(status, headers=None):
 
 def _json(payload, status=200, headers=None):
     return Response(status, dotnet_json.dumpb(payload), _JSON, headers=headers)
-
-
-def _seconds(value):
-    if isinstance(value, datetime.timedelta):
-        return value.total_seconds()
-    return float(value)
-
-
-def _parse_timespan(text):
-    from ansible_collections.duplicati.fleet.plugins.module_utils.timespan import parse_timespan
-    return _seconds(parse_timespan(text))
 
 
 def _split_host(host_header):
@@ -201,7 +191,7 @@ class ServerApp(EmulatorApp):
         self.jwt_config = tokens.jwt_config_load(db.get_setting('jwt-config'))
         duration = options.option(args, 'webservice-token-duration')
         if duration:
-            self.jwt_config['RefreshTokenDurationInMinutes'] = int(-(-_parse_timespan(duration) // 60))
+            self.jwt_config['RefreshTokenDurationInMinutes'] = int(-(-timeparser.parse_timespan(duration) // 60))
         minutes = getattr(args, 'access_token_minutes', None)
         if minutes:
             self.jwt_config['AccessTokenDurationInMinutes'] = minutes
@@ -634,10 +624,10 @@ class ServerApp(EmulatorApp):
         """POST backups (Backups.cs, BackupListService.Add) and PUT backup/{id} (BackupPutDelete.ExecutePut): backup_crud.py."""
         try:
             if request.method == 'POST':
-                new_id = backup_crud.add(self.db, request.payload, _parse_timespan, self._query_bool(request, 'temporary') or False)
+                new_id = backup_crud.add(self.db, request.payload, self._query_bool(request, 'temporary') or False)
                 answer = _json({'ID': new_id, 'Temporary': False})
             else:
-                backup_crud.put(self.db, request.match.group('id'), request.payload, _parse_timespan)
+                backup_crud.put(self.db, request.match.group('id'), request.payload)
                 answer = _empty(200)
         except backup_crud.BindingFailed:
             raise _BindingFailure(400)
@@ -757,7 +747,7 @@ class ServerApp(EmulatorApp):
                 if (bk['Name'] or '').lower() in names:
                     raise backup_config.ImportFailed('There already exists a backup with that name')
                 schedule = ipx['Schedule']
-                err = backup_config.validate_backup(bk, schedule, _parse_timespan)
+                err = backup_config.validate_backup(bk, schedule)
                 if err:
                     raise backup_config.ImportFailed(err)
                 if temporary:
@@ -790,7 +780,7 @@ class ServerApp(EmulatorApp):
             if duration is None:
                 raise ApiError(400, 'When activating long poll, the request must include the duration')
             try:
-                seconds = _parse_timespan(duration)
+                seconds = timeparser.parse_timespan(duration)
             except Exception:  # pylint: disable=broad-except
                 raise ApiError(400, 'When activating long poll, the request must include the duration and it must be a valid time span')
             if seconds < 10 or seconds > 3600:
@@ -838,7 +828,7 @@ class ServerApp(EmulatorApp):
         seconds = 0
         if duration is not None:
             try:
-                seconds = _parse_timespan(duration) if duration.strip() else 0
+                seconds = timeparser.parse_timespan(duration) if duration.strip() else 0
             except Exception:  # pylint: disable=broad-except
                 raise ApiError(400, 'The duration must be a valid time span')
         self.runner.pause(seconds if seconds > 0 else None, transfers)

@@ -11,10 +11,10 @@
 * ``export_structure`` / ``load_structure``: the ``ImportExportStructure`` document.
 """
 
-import io
 import json
 import re
 
+from ..codecs import aescrypt, timeparser
 from .database import PASSWORD_PLACEHOLDER, is_password_field
 
 _URLPARAM = re.compile(r'(?P<key>[^=&]+)(=(?P<value>[^&]*))?')
@@ -193,27 +193,18 @@ def _ci(obj, name, default=None):
     return default
 
 
-def _aescrypt():
-    from ansible_collections.duplicati.fleet.plugins.module_utils import aescrypt
-    return aescrypt
-
-
 def encrypt_export(data, passphrase):
     """AESEncryption(passphrase) with default options: an AES Crypt v2 file with the full header."""
-    src, dst = io.BytesIO(data), io.BytesIO()
-    _aescrypt().encrypt(src, dst, passphrase, version=2)
-    return dst.getvalue()
+    return aescrypt.encrypt(passphrase, data)
 
 
 def load_structure(data, passphrase, import_metadata):
     """BackupImportExportHandler.LoadConfiguration. Raises ImportFailed with the message the server reports."""
     if data[:3] == b'AES':
-        src, dst = io.BytesIO(data), io.BytesIO()
         try:
-            _aescrypt().decrypt(src, dst, passphrase or '')
-        except Exception as exc:  # pylint: disable=broad-except
-            raise ImportFailed(str(exc) or 'Invalid password or corrupted data')
-        data = dst.getvalue()
+            dummy, data = aescrypt.decrypt(passphrase or '', data)
+        except aescrypt.AESCryptError as exc:
+            raise ImportFailed(str(exc))
     try:
         doc = json.loads(data.decode('utf-8-sig'))
     except ValueError as exc:
@@ -243,7 +234,7 @@ def load_structure(data, passphrase, import_metadata):
             'DisplayNames': _ci(doc, 'DisplayNames') or {}}
 
 
-def validate_backup(backup, schedule, parse_timespan):
+def validate_backup(backup, schedule):
     """Connection.ValidateBackup: the error text, or None. Option names are matched as the real code matches
     them: ``keep-versions``, ``keep-time``, ``dblock-size`` and ``passphrase`` without ``--``, ``--no-encryption``,
     ``--blocksize``, ``--prefix`` and ``--gpg-encryption-command`` with it."""
@@ -276,7 +267,7 @@ def validate_backup(backup, schedule, parse_timespan):
                 return 'Retention value must be a positive integer'
         elif name == 'keep-time':
             try:
-                if parse_timespan(value) <= 300:
+                if timeparser.parse_timespan(value) <= 300:
                     return 'Retention value must be more than 5 minutes'
             except Exception:  # pylint: disable=broad-except
                 return 'Retention value must be a valid timespan'
@@ -303,8 +294,8 @@ def validate_backup(backup, schedule, parse_timespan):
         return 'Missing passphrase'
     if schedule is not None:
         try:
-            if parse_timespan(schedule.get('Repeat') or '') <= 300:
+            if timeparser.parse_timespan(schedule.get('Repeat') or '') <= 300:
                 return 'Schedule repetition time must be more than 5 minutes'
-        except Exception:  # pylint: disable=broad-except
+        except timeparser.TimeparserError:
             return 'Schedule repetition value must be a valid timespan'
     return None

@@ -210,7 +210,7 @@ def _conflict(db, name, own_id=None):
     return any((b['Name'] or '').lower() == (name or '').lower() and b['ID'] != own_id for b in db.list_backups())
 
 
-def add(db, payload, parse_timespan, temporary=False):
+def add(db, payload, temporary=False):
     """BackupListService.Add: the new backup's ID."""
     backup, schedule = read_input(payload)
     try:
@@ -223,7 +223,7 @@ def add(db, payload, parse_timespan, temporary=False):
         with db.lock:
             if _conflict(db, backup['Name']):
                 raise UserError(409, 'There already exists a backup with the name: %s' % backup['Name'])
-            err = backup_config.validate_backup(backup, schedule, parse_timespan)
+            err = backup_config.validate_backup(backup, schedule)
             if err:
                 raise UserError(400, err)
             return db.add_backup(backup, schedule)
@@ -233,7 +233,7 @@ def add(db, payload, parse_timespan, temporary=False):
         raise UserError(500, 'Unable to save schedule or backup object: %s' % exc)
 
 
-def put(db, backup_id, payload, parse_timespan):
+def put(db, backup_id, payload):
     """BackupPutDelete.ExecutePut. The body binds before the handler looks the backup up (GetBackup: 404)."""
     backup, schedule = read_input(payload)
     existing = db.get_backup(backup_id)
@@ -247,7 +247,7 @@ def put(db, backup_id, payload, parse_timespan):
             if _conflict(db, backup['Name'], existing['ID']):
                 raise UserError(409, 'There already exists a backup with the name: %s' % backup['Name'])
             unmask(backup, existing)
-            err = backup_config.validate_backup(backup, schedule, parse_timespan)
+            err = backup_config.validate_backup(backup, schedule)
             if err:
                 raise UserError(400, err)
             _update(db, backup, schedule)

@@ -17,7 +17,6 @@ import pytest
 
 from ansible_collections.duplicati.fleet.tests.emulator import child_environment
 
-pytest.importorskip('ansible_collections.duplicati.fleet.tests.emulator.server')
 
 AGENT = 'ansible_collections.duplicati.fleet.tests.emulator.agent'
 SERVER = 'ansible_collections.duplicati.fleet.tests.emulator.agent.server_standin'

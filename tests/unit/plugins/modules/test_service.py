@@ -9,32 +9,14 @@ import os
 import stat
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common.warnings import get_warning_messages
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
 from ansible_collections.duplicati.fleet.plugins.modules import service
-
-
-class Exit(Exception):
-    pass
+from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import run_module
 
 
 def run(monkeypatch, args, check_mode=False, diff=True):
-    def exit_json(self, **kwargs):
-        raise Exit(dict(kwargs, failed=False, warnings=list(get_warning_messages())))
-
-    def fail_json(self, **kwargs):
-        raise Exit(dict(kwargs, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(Exit) as caught:
-            service.main()
-    return caught.value.args[0]
+    return run_module(monkeypatch, service, args, check_mode, diff)
 
 
 class FakeUnit(object):
