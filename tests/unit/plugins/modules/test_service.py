@@ -166,8 +166,8 @@ def test_bad_option_is_a_clear_error_and_writes_nothing(monkeypatch, tmp_path, u
 def test_macos_scope_is_the_option_and_scope_a_deprecated_alias(monkeypatch, name):
     monkeypatch.setattr(warnings, '_global_deprecations', {})
     monkeypatch.setattr(service.platform, 'system', lambda: 'Darwin')
-    monkeypatch.setattr(sm, 'LAUNCHD_PACKAGE_AGENTS', {'agent': ('com.duplicati.agent.launchagent', '/nonexistent/agent.plist',
-                                                                  ['/usr/local/duplicati-agent/duplicati-agent', 'run'])})
+    package_agent = ('com.duplicati.agent.launchagent', '/nonexistent/agent.plist', ['/usr/local/duplicati-agent/duplicati-agent', 'run'])
+    monkeypatch.setattr(sm, 'LAUNCHD_PACKAGE_AGENTS', {'agent': package_agent})
     result = run(monkeypatch, {'name': 'agent', name: 'user', 'state': 'started'})
     assert result['failed'] and 'use macos_scope=system' in result['msg']
     deprecations = [d['msg'] for d in get_deprecation_messages()]
