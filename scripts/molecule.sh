@@ -6,8 +6,11 @@
 #   2. the image: debootstrap + chroot install + `podman import`, cached by the hash of
 #      the recipe below (a rootfs tarball under $WORK/molecule and the podman image);
 #   3. the emulator's stand-in .deb packages (the role copies the agent's from here);
-#   4. a podman network of our own, and the emulated console bound to that network's
-#      gateway address only (reachable from the containers, not from beyond this machine);
+#   4. a podman network of our own, and two emulated consoles bound to that network's
+#      gateway address only (reachable from the containers, not from beyond this machine):
+#      the fleet's, and one standing for Duplicati's default address, which the agents in
+#      the containers use when they hold no registration (prepare.yml); it must record no
+#      request;
 #   5. `molecule test` for each scenario (or those named: scripts/molecule.sh fleet).
 # Everything it started is stopped on exit. Molecule's own files go to $WORK/molecule/home.
 set -euo pipefail
@@ -102,11 +105,15 @@ ensure_image() {
 # ---------------------------------------------------------------------------------------
 # 3-4. packages, network, console; stopped again by cleanup
 CONSOLE_STATE=$MOL/console
+DEFAULT_CONSOLE_STATE=$MOL/default-console
 cleanup() {
   set +e
-  if [ -f "$CONSOLE_STATE/console.pid" ]; then
-    "$PYTHON" -m ansible_collections.duplicati.fleet.tests.emulator stop --state-dir "$CONSOLE_STATE" console
-  fi
+  local state
+  for state in "$CONSOLE_STATE" "$DEFAULT_CONSOLE_STATE"; do
+    if [ -f "$state/console.pid" ]; then
+      "$PYTHON" -m ansible_collections.duplicati.fleet.tests.emulator stop --state-dir "$state" console
+    fi
+  done
   podman rm -f -t 0 "$ANCHOR" >/dev/null 2>&1
   podman network exists "$NETWORK" 2>/dev/null && podman network rm -f "$NETWORK" >/dev/null 2>&1
   return 0
@@ -148,6 +155,23 @@ start_network_and_console() {
     (umask 077; "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(18))' > "$CONSOLE_STATE/$secret")
   done
   lap "console at $CONSOLE_URL (bridge $bridge only)"
+  GATEWAY=$gateway
+}
+
+# The default address, a fresh one for each scenario so that its record is the scenario's: no
+# tokens, short claims (the probe in verify.yml gives up after a few seconds).
+start_default_console() {
+  if [ -f "$DEFAULT_CONSOLE_STATE/console.pid" ]; then
+    "$PYTHON" -m ansible_collections.duplicati.fleet.tests.emulator stop --state-dir "$DEFAULT_CONSOLE_STATE" console
+  fi
+  mkdir -p "$DEFAULT_CONSOLE_STATE"
+  chmod 700 "$DEFAULT_CONSOLE_STATE"
+  DEFAULT_CONSOLE_URL=$("$PYTHON" -m ansible_collections.duplicati.fleet.tests.emulator start console \
+      --state-dir "$DEFAULT_CONSOLE_STATE" --host "$GATEWAY" --port 0 --claim-retry-seconds 1 --claim-lifetime 3 \
+      | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["url"])') ||
+    die "the emulated default console did not start (log: $DEFAULT_CONSOLE_STATE/console.log)"
+  export DFLEET_DEFAULT_CONSOLE_URL=$DEFAULT_CONSOLE_URL
+  lap "default console at $DEFAULT_CONSOLE_URL"
 }
 
 build_packages() {
@@ -155,6 +179,11 @@ build_packages() {
   "$PYTHON" -m ansible_collections.duplicati.fleet.tests.emulator.packaging --out "$MOL/debs" >"$MOL/packaging.log" 2>&1 ||
     { cat "$MOL/packaging.log"; die "building the stand-in packages failed"; }
   lap "packages: $(cd "$MOL/debs" && printf '%s ' ./*.deb)"
+}
+
+default_console_requests() {
+  "$PYTHON" -c 'import json, sys, urllib.request
+print(json.load(urllib.request.urlopen(sys.argv[1] + "_emulator/requests"))["count"])' "$DEFAULT_CONSOLE_URL"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -192,9 +221,10 @@ main() {
   # one line per scenario for scripts/test.sh to count
   : > "$MOL/results.txt"
   for s in "${scenarios[@]}"; do
+    start_default_console
     lap "molecule test -s $s"
     if (cd "$COLL" && molecule test -s "$s"); then
-      lap "scenario $s passed"
+      lap "scenario $s passed (default console: $(default_console_requests) requests, the probes' included)"
       echo "$s passed" >> "$MOL/results.txt"
     else
       rc=1; failed+=("$s")

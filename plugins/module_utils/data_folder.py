@@ -63,7 +63,7 @@ INSTALL_DIRS = {
 WINDOWS_SERVICE_DATA_FOLDER = 'C:\\ProgramData\\Duplicati'
 # The agent.json of the agent service as the packages install it.
 ROOT_SERVICE_DATA_FOLDER = '/root/.config/Duplicati'
-# macOS agent run as a LaunchDaemon (the collection's scope=system), given to it with --server-datafolder.
+# macOS agent run as a LaunchDaemon (the collection's macos_scope=system), given to it with --server-datafolder.
 MACOS_SYSTEM_DATA_FOLDER = '/Library/Application Support/Duplicati'
 
 

@@ -14,8 +14,10 @@ sheet §9.2), in our own words:
   ``ExecStart=/usr/bin/duplicati-agent run $DAEMON_OPTS``.
 * ``/etc/default/<name>``: a POSIX shell fragment with ``DAEMON_OPTS=""`` (a conffile).
 * ``preinst`` (both): warns when no ICU library is installed, never fails.
-* agent ``postinst``: ``systemctl enable`` then ``systemctl start``; each failure only
-  prints a warning, and without ``systemctl`` nothing is attempted. Where systemd is not
+* agent ``postinst``: ``systemctl enable`` then ``systemctl start``, called directly as in
+  ``postinst-agent`` (no ``deb-systemd-invoke`` or ``invoke-rc.d``, so no ``policy-rc.d`` is
+  asked; a masked unit makes both fail); each failure only prints a warning, and without
+  ``systemctl`` nothing is attempted. Where systemd is not
   PID 1 (containers, chroots) ``enable`` still links the unit and ``start`` fails with a
   warning, so the installation succeeds either way, like the real script.
 * agent ``prerm``: ``systemctl stop``, errors ignored.

@@ -306,6 +306,33 @@ def test_postinst_without_systemctl_only_warns(built, tmp_path):
     assert 'systemctl is not available' in result.stdout
 
 
+def test_postinst_cannot_start_a_masked_unit(built, tmp_path):
+    # postinst-agent calls systemctl itself (no deb-systemd-invoke, so no policy-rc.d is asked); a unit masked before
+    # the install, as the role masks it, is neither enabled nor started, and the installation still succeeds
+    root = tmp_path / 'root'
+    (root / 'lib' / 'systemd' / 'system').mkdir(parents=True)
+    (root / 'lib' / 'systemd' / 'system' / 'duplicati-agent.service').write_text('[Service]\nExecStart=/bin/true\n')
+    text = _control_members(_deb(built, AGENT_ID))['postinst'][1]
+    script = tmp_path / 'postinst'
+    script.write_text(text)
+    script.chmod(0o755)
+    folder, dummy = _fake_bin(tmp_path, None)
+    wrapper = os.path.join(folder, 'systemctl')
+    with open(wrapper, 'w') as handle:
+        handle.write('#!/bin/sh\nexec %s -m ansible_collections.duplicati.fleet.tests.emulator.systemd "$@"\n' % sys.executable)
+    os.chmod(wrapper, 0o755)
+    env = subprocess_env(PATH=folder, DUPLICATI_EMULATOR_SYSTEMD_ROOT=str(root))
+    systemctl = [sys.executable, '-m', 'ansible_collections.duplicati.fleet.tests.emulator.systemd']
+    subprocess.run(systemctl + ['mask', 'duplicati-agent.service'], env=env, check=True, stderr=subprocess.DEVNULL)
+    result = subprocess.run([str(script), 'configure'], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True, check=False)
+    assert result.returncode == 0
+    assert 'is masked' in result.stdout and 'could not enable' in result.stdout and 'could not start' in result.stdout
+    show = subprocess.run(systemctl + ['show', 'duplicati-agent.service', '-p', 'ActiveState,UnitFileState'], env=env,
+                          stdout=subprocess.PIPE, universal_newlines=True, check=True)
+    assert show.stdout.splitlines() == ['ActiveState=inactive', 'UnitFileState=masked']
+
+
 @pytest.mark.parametrize('systemctl_exit', [0, 1, None])
 def test_prerm_stops_and_never_fails(built, tmp_path, systemctl_exit):
     result, calls = _run_script(built, tmp_path, AGENT_ID, 'prerm', systemctl_exit, 'remove')
