@@ -35,7 +35,8 @@ import tempfile
 import time
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-from ansible_collections.duplicati.fleet.plugins.module_utils.redaction import MASK, redact
+from ansible_collections.duplicati.fleet.plugins.module_utils.redaction import redact
+from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import mask_text
 
 PRELOAD_ENV = 'DUPLICATI_PRELOAD_SETTINGS'
 REGISTER_URL_ENV = 'DUPLICATI__REGISTER_REMOTE_CONTROL'
@@ -98,11 +99,8 @@ def read_installed_version(install_dir):
 
 
 def mask_secrets(text, url=None, passphrase=None):
-    """``text`` with the registration URL (and its parts) and the passphrase masked."""
-    text = redact(text, url) if url else ('%s' % (text,) if text is not None else '')
-    if passphrase:
-        text = text.replace(passphrase, MASK)
-    return text
+    """``text`` with the registration URL (and its parts), the passphrase and credentials in URLs masked."""
+    return mask_text(redact(text, url) if text is not None else '', [passphrase] if passphrase else [])
 
 
 def preload_document(url=None, passphrase=None):

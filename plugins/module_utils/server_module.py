@@ -24,11 +24,10 @@ warnings (a stored login that was refused, a token saved unencrypted).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.duplicati.fleet.plugins.module_utils.client import connect
 from ansible_collections.duplicati.fleet.plugins.module_utils.connection_options import connection_params, server_argument_spec
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule, mask_urls
 
 
 class ServerModule(object):
@@ -41,7 +40,7 @@ class ServerModule(object):
 
     def __init__(self, argument_spec, persist=False, **kwargs):
         kwargs.setdefault('supports_check_mode', True)
-        self.module = AnsibleModule(argument_spec=server_argument_spec(**argument_spec), **kwargs)
+        self.module = MaskingModule(argument_spec=server_argument_spec(**argument_spec), **kwargs)
         self.persist = persist
         self._client = None
 
@@ -72,9 +71,10 @@ class ServerModule(object):
         self.module.warn(message)
 
     def fail(self, message, **result):
-        """Fail with ``message`` (and the client's warnings)."""
+        """Fail with ``message`` (and the client's warnings); credentials inside URLs are masked."""
         self._flush_warnings()
-        self.module.fail_json(msg=message, **result)
+        result = dict((key, mask_urls(value)) for key, value in result.items())
+        self.module.fail_json(msg=mask_urls(message), **result)
 
     def execute(self, run):
         """Run ``run(self)`` and exit with the dict it returns; a ``DuplicatiError`` fails the task.

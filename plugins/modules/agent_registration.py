@@ -186,7 +186,7 @@ attempts:
 import os
 import platform
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
@@ -201,6 +201,7 @@ from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import
     write_atomic,
 )
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule
 
 
 def _host_os():
@@ -363,7 +364,7 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(
+    module = MaskingModule(
         argument_spec=dict(
             registration_url=dict(type='str', no_log=True, fallback=(env_fallback, ['DUPLICATI_REGISTRATION_URL'])),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
