@@ -70,7 +70,7 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each answer of the server.
+      - Seconds to wait for each answer of the server, 1 to 86400.
     type: int
     default: 30
 notes:

@@ -29,6 +29,8 @@ from ansible_collections.duplicati.fleet.plugins.module_utils.connection_options
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule, mask_urls
 
+MAX_TIMEOUT = 86400
+
 
 class ServerModule(object):
     """An ``AnsibleModule`` with the server connection options and a lazily connected client.
@@ -84,6 +86,7 @@ class ServerModule(object):
         """
         failure = None
         try:
+            check_timeout(self.params.get('timeout'))
             result = run(self)
         except DuplicatiError as err:
             failure = err.to_dict()
@@ -101,6 +104,12 @@ class ServerModule(object):
             self.module.warn(message)
         # warnings are reported once, even if exit follows a failed exit in tests
         self._client.auth.warnings[:] = []
+
+
+def check_timeout(timeout):
+    """The per-answer timeout must be 1 to ``MAX_TIMEOUT`` seconds (0 used to mean the default silently)."""
+    if timeout is not None and not 1 <= timeout <= MAX_TIMEOUT:
+        raise DuplicatiError('Invalid timeout %r: give 1 to %d seconds' % (timeout, MAX_TIMEOUT))
 
 
 def diff_result(result, before, after):
