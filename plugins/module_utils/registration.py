@@ -57,7 +57,18 @@ OPERATING_SYSTEMS = {'linux': 'Linux', 'darwin': 'MacOS', 'macos': 'MacOS', 'win
 
 
 class RegistrationError(DuplicatiError):
-    """The console refused the registration, or could not be reached in time."""
+    """The console refused the registration, or could not be reached in time.
+
+    ``refused`` is True only when the console answered and did not register the machine;
+    otherwise (timeouts, connection errors, 5xx) it may have registered it.
+    """
+
+    refused = False
+
+
+def _refused(error):
+    error.refused = True
+    return error
 
 
 # ---- the secret ---------------------------------------------------------------------------
@@ -274,8 +285,8 @@ class RegistrationClient(object):
         if message:
             text += ': %s' % redact(message, self.url)
         hint = 'Check that the registration link is still valid in the Duplicati console; a deleted link can no longer register machines.'
-        return RegistrationError(text, status=status, server_error=redact(message, self.url) if message else None,
-                                 url=self.shown_url, hint=hint)
+        return _refused(RegistrationError(text, status=status, server_error=redact(message, self.url) if message else None,
+                                          url=self.shown_url, hint=hint))
 
     def _parse(self, status, payload, what):
         try:
@@ -297,9 +308,9 @@ class RegistrationClient(object):
         if 'jwt' in answer and 'serverUrl' in answer:
             if _blank(answer.get('jwt')) or _blank(answer.get('serverUrl')):
                 message = redact(answer.get('statusMessage') or 'no status message', self.url)
-                raise RegistrationError('The console did not register the machine (%s): %s' % (self.shown_url, message),
-                                        server_error=message, url=self.shown_url,
-                                        hint='Check that the registration link is still valid in the Duplicati console.')
+                raise _refused(RegistrationError('The console did not register the machine (%s): %s' % (self.shown_url, message),
+                                                 server_error=message, url=self.shown_url,
+                                                 hint='Check that the registration link is still valid in the Duplicati console.'))
             return claimed_data(answer)
         if 'claimLink' in answer and 'statusLink' in answer:
             return self._wait_for_claim(answer, body, start, deadline)
