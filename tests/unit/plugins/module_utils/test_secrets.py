@@ -31,7 +31,7 @@ DUPLICATI_SECRET_OPTIONS = (
 # Options whose value is a URL that may carry credentials, and their secret-holding URLs.
 URL_OPTIONS = ('send-http-url', 'send-mail-url', 'http-report-status-url', 'hosturl', 'url')
 SECRET_URLS = ('https://user:pa55word@example.com/path', 'https://example.com/hook?token=abcd1234efgh',
-               's3://bucket/folder?auth-username=me&auth-password=s3cr3t-pw', 'https://h/x?sig=Zm9vYmFy&x=1')
+               's3://bucket/folder?auth-username=backup-user-7&auth-password=s3cr3t-pw', 'https://h/x?sig=Zm9vYmFy&x=1')
 
 
 def secret_for(name):
