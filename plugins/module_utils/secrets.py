@@ -41,6 +41,7 @@ SECRET_QUERY_WORDS = SECRET_WORDS + ('key', 'pass', 'pwd', 'auth', 'sig', 'signa
 _PLAIN_VALUES = frozenset(('', 'true', 'false', 'yes', 'no', 'on', 'off', '0', '1', 'none', 'null'))
 _SCHEME_CHARS = frozenset('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-')
 _SCHEME_MAX = 32
+MAX_MESSAGE = 2000
 _TRAILING = frozenset('.,;:!?)]}>\'"')
 
 
@@ -229,20 +230,65 @@ def _collect(data, name, found):
         found.add(str(data))
 
 
+def unusable_text(params):
+    """The name of the first option whose text is not valid UTF-8 (lone surrogates: bytes Ansible
+    could not decode) or holds a NUL character, and what is wrong with it; None when all are fine."""
+    for name in sorted(params):
+        problem = _unusable(params[name])
+        if problem:
+            return name, problem
+    return None
+
+
+def _unusable(value):
+    if isinstance(value, dict):
+        for item in list(value.keys()) + list(value.values()):
+            problem = _unusable(item)
+            if problem:
+                return problem
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            problem = _unusable(item)
+            if problem:
+                return problem
+    elif isinstance(value, str):
+        if '\x00' in value:
+            return 'holds a NUL character, which no file name, user name or Duplicati option can hold'
+        try:
+            value.encode('utf-8')
+        except UnicodeEncodeError:
+            return 'is not valid UTF-8 text (it holds bytes that could not be decoded); give it as UTF-8'
+    return None
+
+
 class MaskingModule(AnsibleModule):
     """``AnsibleModule`` that hides the secret values of its parameters from the start.
 
     ``AnsibleModule.__init__`` logs the invocation (syslog/journald) through
     ``_log_invocation()``, with the values then in ``no_log_values`` removed. This class
     adds ``secret_values(params)`` to ``no_log_values`` just before that, so the log, the
-    ``invocation`` of ``-vvv`` and every result and message are masked as well.
+    ``invocation`` of ``-vvv`` and every result and message are masked as well. Text that is
+    not UTF-8 or holds a NUL character fails the task there with a message: it could not be
+    logged (``_log_invocation`` would raise) nor used as a path, user or option.
     """
 
     def _log_invocation(self):
-        self.no_log_values.update(secret_values(self.params))
+        self._check_params()
         super(MaskingModule, self)._log_invocation()
 
     def __init__(self, *args, **kwargs):
         super(MaskingModule, self).__init__(*args, **kwargs)
-        # With no_log on the task the invocation is not logged; the results are masked still.
+        # With no_log on the task the invocation is not logged; the checks still apply.
+        self._check_params()
+
+    def fail_json(self, msg, **kwargs):
+        """Fail; a message that quotes a huge value is cut short."""
+        if isinstance(msg, str) and len(msg) > MAX_MESSAGE:
+            msg = '%s ... (%d characters left out)' % (msg[:MAX_MESSAGE], len(msg) - MAX_MESSAGE)
+        super(MaskingModule, self).fail_json(msg=msg, **kwargs)
+
+    def _check_params(self):
         self.no_log_values.update(secret_values(self.params))
+        unusable = unusable_text(self.params)
+        if unusable:
+            self.fail_json(msg='The option %s %s' % unusable)

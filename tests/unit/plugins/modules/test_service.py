@@ -159,3 +159,16 @@ def test_bad_option_is_a_clear_error_and_writes_nothing(monkeypatch, tmp_path, u
     result = run(monkeypatch, {'name': 'agent', 'daemon_opts': ['--a=1\n--b'], 'options_file': str(path)})
     assert result['failed'] and 'line break' in result['msg']
     assert not os.path.exists(str(path))
+
+
+@pytest.mark.parametrize('daemon_opts', [None, ['--webservice-port=8300']])
+def test_a_non_utf8_options_file_is_a_clear_error_and_kept(monkeypatch, tmp_path, unit, daemon_opts):
+    path = tmp_path / 'duplicati-agent'
+    path.write_bytes(b'# D\xe9faut\nDAEMON_OPTS="--x=\xff"\n')
+    args = {'name': 'agent', 'options_file': str(path), 'state': 'started'}
+    if daemon_opts is not None:
+        args['daemon_opts'] = daemon_opts
+    result = run(monkeypatch, args)
+    assert result['failed'] and 'not UTF-8 text' in result['msg'] and str(path) in result['msg']
+    assert path.read_bytes() == b'# D\xe9faut\nDAEMON_OPTS="--x=\xff"\n'
+    assert FakeUnit.instances[-1].applied == []
