@@ -27,7 +27,7 @@ __metaclass__ = type
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.six.moves.urllib.parse import parse_qsl, unquote
+from ansible.module_utils.six.moves.urllib.parse import unquote
 
 MASK = '********'
 

@@ -25,13 +25,14 @@ from ansible_collections.duplicati.fleet.tests.unit.plugins.module_utils.test_se
     DUPLICATI_SECRET_OPTIONS, SECRET_URLS, URL_OPTIONS, secret_for)
 from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import connection, server
 from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.test_agent_info import _systemd_module
-from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.test_service import unit  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.duplicati.fleet.tests.unit.plugins.modules import test_service
 
 SECRETS = [secret_for(name) for name in DUPLICATI_SECRET_OPTIONS]
 URL_SECRETS = sorted(set(part for url in SECRET_URLS for part in secrets.url_secrets(url)))
 ARGS = (['--%s=%s' % (name.lower().replace('_', '-'), secret_for(name)) for name in DUPLICATI_SECRET_OPTIONS]
         + ['--%s=%s' % (name, url) for name in URL_OPTIONS for url in SECRET_URLS])
 COUNTS = {'cases': 0, 'leaks': 0}
+unit = test_service.unit  # the systemd unit stand-in of the service tests
 
 
 def run_real(monkeypatch, capsys, module, args, check_mode=False):
