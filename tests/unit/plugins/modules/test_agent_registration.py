@@ -222,7 +222,7 @@ os.close(fd)
 
 def run():
     done = subprocess.run([sys.executable, '-m', 'ansible_collections.duplicati.fleet.plugins.modules.agent_registration',
-                           args_file], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                           args_file], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     return json.loads(done.stdout.decode() or '{}'), done.stderr.decode()
 
 first = run()
@@ -245,7 +245,7 @@ def test_a_full_disk_never_registers_a_second_machine_id(tmp_path, console, free
         'agent_path': str(tmp_path / 'no-agent'), 'timeout': 30}}))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     done = subprocess.run(['unshare', '-m', sys.executable, '-c', FULL_DISK_DRIVER, str(disk), str(free_pages), str(args_file)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=120)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     outcome = json.loads(done.stdout)
     first, second = outcome['first'][0], outcome['second'][0]

@@ -240,7 +240,7 @@ def _non_utf8_file(sandbox):
 
 @pytest.mark.parametrize('name', MODULE_NAMES)
 def test_hostile_strings_in_every_text_option_end_without_a_traceback(name, monkeypatch, tmp_path, emulated_server,
-                                                                     no_service_tools):
+                                                                      no_service_tools):
     """Huge, non-UTF-8 and control-character values in each text option, and files that are not
     UTF-8 for each path option: the module succeeds or fails with a message, never a traceback."""
     module = importlib.import_module('%s.%s' % (modules_package.__name__, name))
