@@ -204,11 +204,12 @@ class PipeHandover(object):
         except OSError:
             pass  # the reader went away
         finally:
-            os.close(fd)
+            # Gone from the folder before the reader sees the end of the document.
             try:
                 os.unlink(self.path)
             except OSError:
                 pass
+            os.close(fd)
 
     def close(self):
         self._closed = True
