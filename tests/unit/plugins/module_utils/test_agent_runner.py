@@ -167,9 +167,11 @@ def test_a_hanging_agent_is_stopped_at_the_timeout(tmp_path):
         ar.run_agent_registration(str(script), 'http://127.0.0.1:9/r?token=abcdefgh', timeout=1)
 
 
-RUNNER = ('import sys\n'
+# The secrets reach the runner in its environment: other tests watch the process list for them.
+RUNNER = ('import os, sys\n'
           'from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner as ar\n'
-          'ar.run_agent_registration(sys.argv[1], sys.argv[2], passphrase=sys.argv[3], timeout=120)\n')
+          'ar.run_agent_registration(sys.argv[1], os.environ.pop("TEST_URL"), passphrase=os.environ.pop("TEST_PASSPHRASE"),'
+          ' timeout=120)\n')
 
 
 def _alive(pid):
@@ -207,8 +209,9 @@ def test_a_killed_run_leaves_no_secret_and_no_agent(tmp_path, signum, reads_hand
                      % ('cat "$DUPLICATI_PRELOAD_SETTINGS" > /dev/null\n' if reads_handover else '', pidfile))
     agent.chmod(0o755)
     url = 'http://127.0.0.1:9/register?token=' + TOKEN
-    env = dict(os.environ, TMPDIR=str(private_tmp), PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    runner = subprocess.Popen([sys.executable, '-c', RUNNER, str(agent), url, PASSPHRASE], env=env,
+    env = dict(os.environ, TMPDIR=str(private_tmp), PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
+               TEST_URL=url, TEST_PASSPHRASE=PASSPHRASE)
+    runner = subprocess.Popen([sys.executable, '-c', RUNNER, str(agent)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
