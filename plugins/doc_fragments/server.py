@@ -90,7 +90,7 @@ options:
     elements: str
   timeout:
     description:
-      - Seconds to wait for each answer of the server.
+      - Seconds to wait for each answer of the server, 1 to 86400.
     type: int
     default: 30
 notes:

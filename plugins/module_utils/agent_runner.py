@@ -9,33 +9,45 @@ The registration URL and the settings passphrase are secrets and never go on the
 command line, where ``ps`` shows them to every local user. They are handed over either
 
 * ``preload`` (default, every Duplicati version): a preload.json (§3) with
-  ``{"args": {"agent": ["--agent-registration-url=...", ...]}}`` in a private temporary
-  folder (0700, file 0600), named by ``DUPLICATI_PRELOAD_SETTINGS``. That file is read
-  last, so it wins over the other preload files, which are still read. It is removed as
-  soon as the agent exits; or
+  ``{"args": {"agent": ["--agent-registration-url=...", ...]}}``, named by
+  ``DUPLICATI_PRELOAD_SETTINGS``. That file is read last, so it wins over the other
+  preload files, which are still read. It is a named pipe (0600, in a private 0700 folder)
+  that a thread of this process feeds once, when the agent opens it, and then removes: the
+  agent reads it like a file (``PreloadSettingsLoader`` checks ``File.Exists``, true for any
+  non-directory, and reads it once with ``File.ReadAllText``), and the secrets are never
+  written to disk, so a killed run leaves none behind; or
 * ``environment`` (2.3.0.4 and later): ``DUPLICATI__REGISTER_REMOTE_CONTROL`` holds the URL;
   the passphrase still goes through a private preload file, because no environment
   variable carries it.
 
-The agent's output is returned with both secrets masked.
+The agent's output is returned with both secrets masked. The agent runs in its own process
+group, which is ended on every way out: success, failure, the timeout, SIGTERM, SIGHUP or
+SIGINT of this process, and on Linux the death of this process by SIGKILL (the kernel kills
+the agent then, ``PR_SET_PDEATHSIG``).
 
 Also here: the installed binary per OS, the installed version (``autoupdate.manifest``)
 and the package type (``package_type_id.txt``) of an install folder.
 """
 
 
+import ctypes
+import ctypes.util
 import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-from ansible_collections.duplicati.fleet.plugins.module_utils.redaction import MASK, redact
+from ansible_collections.duplicati.fleet.plugins.module_utils.redaction import redact
+from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import mask_text
 
 PRELOAD_ENV = 'DUPLICATI_PRELOAD_SETTINGS'
+PRELOAD_DEBUG_ENV = 'DUPLICATI_PRELOAD_SETTINGS_DEBUG'
 REGISTER_URL_ENV = 'DUPLICATI__REGISTER_REMOTE_CONTROL'
 HANDOVERS = ('preload', 'environment')
 PACKAGE_TYPE_FILE = 'package_type_id.txt'
@@ -96,11 +108,8 @@ def read_installed_version(install_dir):
 
 
 def mask_secrets(text, url=None, passphrase=None):
-    """``text`` with the registration URL (and its parts) and the passphrase masked."""
-    text = redact(text, url) if url else ('%s' % (text,) if text is not None else '')
-    if passphrase:
-        text = text.replace(passphrase, MASK)
-    return text
+    """``text`` with the registration URL (and its parts), the passphrase and credentials in URLs masked."""
+    return mask_text(redact(text, url) if text is not None else '', [passphrase] if passphrase else [])
 
 
 def preload_document(url=None, passphrase=None):
@@ -162,18 +171,97 @@ class AgentResult(object):
         self.duration = duration
 
 
-def _kill_group(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except OSError:
-        return
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
+class PipeHandover(object):
+    """A preload document handed over once through a named pipe at ``path``: the first reader gets
+    all of it, then the pipe is removed. Nothing of it is ever on disk."""
+
+    def __init__(self, folder, document):
+        self.path = os.path.join(folder, 'preload.json')
+        os.mkfifo(self.path, 0o600)
+        self.data = json.dumps(document).encode('utf-8')
+        self.read = False
+        self._closed = False
+        self._thread = threading.Thread(target=self._serve, name='preload-handover')
+        self._thread.daemon = True
+
+    def start(self):
+        self._thread.start()
+
+    def _serve(self):
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
+            fd = os.open(self.path, os.O_WRONLY)  # waits for the agent to open it
+        except OSError:
+            return
+        try:
+            if self._closed:
+                return
+            view = memoryview(self.data)
+            while view:
+                view = view[os.write(fd, view):]
+            self.read = True
+        except OSError:
+            pass  # the reader went away
+        finally:
+            # Gone from the folder before the reader sees the end of the document.
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+            os.close(fd)
+
+    def close(self):
+        self._closed = True
+        try:
+            # Open the read end ourselves: a writer waiting for a reader wakes up and sees the close.
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            fd = None
+        if self._thread.is_alive():
+            self._thread.join(5)
+        if fd is not None:
+            os.close(fd)
+
+
+def _die_with_parent():
+    """``preexec_fn`` on Linux: the kernel sends SIGKILL to the agent when this process dies (even by SIGKILL)."""
+    if not sys.platform.startswith('linux'):
+        return None
+    try:
+        prctl = ctypes.CDLL(ctypes.util.find_library('c') or None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec():
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl
+            os._exit(1)
+    return preexec
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _raise_stopped(signum, frame):
+    raise _Stopped(signum)
+
+
+def _end_group(proc):
+    """End the agent's process group: SIGTERM, then SIGKILL after 5 seconds; leftovers of an exited agent too."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(5)
         except OSError:
             pass
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    proc.wait()
 
 
 def run_agent_registration(agent_path, url, settings_file=None, passphrase=None, data_folder=None, handover='preload',
@@ -181,7 +269,7 @@ def run_agent_registration(agent_path, url, settings_file=None, passphrase=None,
     """Run the agent to register and exit. Returns an ``AgentResult`` (output masked).
 
     Raises ``AgentRunError`` (with masked output) when the agent cannot be started,
-    exits non-zero or runs longer than ``timeout`` seconds.
+    exits non-zero, runs longer than ``timeout`` seconds, or this process is told to stop.
     """
     if handover not in HANDOVERS:
         raise AgentRunError('Unknown handover %r; use preload or environment' % (handover,))
@@ -191,8 +279,13 @@ def run_agent_registration(agent_path, url, settings_file=None, passphrase=None,
     env = dict(os.environ if environ is None else environ)
     # Secrets inherited from the caller's environment would reach the agent another way: drop them.
     env.pop(REGISTER_URL_ENV, None)
+    # In debug mode PreloadSettingsLoader.LoadSettings reads each file twice; the handover is read once.
+    env.pop(PRELOAD_DEBUG_ENV, None)
     argv = build_command(agent_path, settings_file, data_folder, extra_args)
     private = tempfile.mkdtemp(prefix='duplicati-register-')
+    pipe = None
+    proc = None
+    handlers = {}
     try:
         os.chmod(private, 0o700)
         preload_url = url if handover == 'preload' else None
@@ -200,28 +293,39 @@ def run_agent_registration(agent_path, url, settings_file=None, passphrase=None,
             env[REGISTER_URL_ENV] = url
         if preload_url or passphrase:
             document, exclusive = merge_inherited_preload(preload_document(preload_url, passphrase), env.get(PRELOAD_ENV))
-            path = os.path.join(private, 'preload.json')
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, 'w') as handle:
-                json.dump(document, handle)
-            env[PRELOAD_ENV] = ('!' if exclusive else '') + path
+            pipe = PipeHandover(private, document)
+            env[PRELOAD_ENV] = ('!' if exclusive else '') + pipe.path
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+                handlers[signum] = signal.signal(signum, _raise_stopped)
         started = time.monotonic()
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    env=env, close_fds=True, start_new_session=True, cwd='/')
+                                    env=env, close_fds=True, start_new_session=True, cwd='/', preexec_fn=_die_with_parent())
         except OSError as exc:
             raise AgentRunError('Could not start the Duplicati Agent %s: %s' % (agent_path, exc.strerror or exc))
+        if pipe is not None:
+            pipe.start()
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
+            _end_group(proc)
             out, err = proc.communicate()
             raise AgentRunError('The Duplicati Agent did not finish registering within %s seconds; it was stopped. Output: %s' % (
                 timeout, mask_secrets(_text(out) + _text(err), url, passphrase).strip()[-2000:]),
                 hint='Raise the timeout option, check that the console is reachable, or use method=native.')
         result = AgentResult(proc.returncode, mask_secrets(_text(out), url, passphrase),
                              mask_secrets(_text(err), url, passphrase), argv, time.monotonic() - started)
+    except _Stopped as stopped:
+        raise AgentRunError('Stopped by signal %d while the Duplicati Agent was registering; the agent was stopped too'
+                            % stopped.args[0])
     finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        if proc is not None:
+            _end_group(proc)
+        if pipe is not None:
+            pipe.close()
         shutil.rmtree(private, ignore_errors=True)
     if result.rc != 0:
         detail = (result.stdout + '\n' + result.stderr).strip()

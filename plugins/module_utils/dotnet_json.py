@@ -132,10 +132,13 @@ def dumps(value, indent=False, newline='\n'):
 def loads(text, source, object_pairs_hook=None):
     """Parse JSON text a Duplicati program wrote (bytes or text, with or without a UTF-8 BOM).
 
-    Bad JSON raises ``DuplicatiError`` naming ``source``.
+    Bad JSON, or bytes that are not UTF-8, raise ``DuplicatiError`` naming ``source``.
     """
     if isinstance(text, bytes):
-        text = text.decode('utf-8')
+        try:
+            text = text.decode('utf-8')
+        except UnicodeDecodeError as e:
+            raise DuplicatiError('%s is not UTF-8 text (byte %d cannot be read)' % (source, e.start), url=source)
     if text.startswith(u'\ufeff'):
         text = text[1:]
     try:

@@ -21,7 +21,7 @@ import re
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.dotnet_json import json_type_name
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-from ansible_collections.duplicati.fleet.plugins.module_utils.redaction import MASK
+from ansible_collections.duplicati.fleet.plugins.module_utils import secrets
 
 ANY_EXECUTABLE = '*'
 SECTIONS = ('env', 'db', 'args')
@@ -30,11 +30,8 @@ SECTIONS = ('env', 'db', 'args')
 EXECUTABLE_KEYS = ('tray', 'cli', 'autoupdater', 'server', 'winservice', 'backendtool', 'recoverytool',
                    'backendtester', 'aescrypt', 'snapshots', 'serverutil', 'service', 'agent', 'configuretool')
 
-_SECRET_NAME = re.compile(
-    r'(password|passphrase|passwd|secret|token|jwt|credential|(^|[-_.])(api)?key($|[-_.])|encryption-key|'
-    r'registration-url|register-remote-control|remote-control-url|auth-username|license)', re.IGNORECASE)
-_SECRET_QUERY = re.compile(r'(token|key|secret|sig|signature|code|pass|password|auth|jwt|credential)', re.IGNORECASE)
-_URL_IN_TEXT = re.compile(r'[A-Za-z][A-Za-z0-9+.\-]*://\S+')
+# A longer name or value is refused: no Duplicati option needs one, and masking it would be slow.
+MAX_ENTRY_LENGTH = 65536
 
 
 # --- Versions ------------------------------------------------------------------------------
@@ -61,18 +58,29 @@ def argument_name(arg):
     return arg.split('=', 1)[0]
 
 
+def check_length(text, where):
+    """Refuse a name or value longer than ``MAX_ENTRY_LENGTH`` characters (without quoting it)."""
+    if isinstance(text, str) and len(text) > MAX_ENTRY_LENGTH:
+        raise DuplicatiError('%s: an entry is %d characters long; names and values are limited to %d characters'
+                             % (where, len(text), MAX_ENTRY_LENGTH))
+    return text
+
+
 def validate_argument(arg, where='args'):
-    """An args entry must be one string ``--name=value``."""
+    """An args entry must be one string ``--name=value``; a refused entry is quoted with its secrets masked."""
     if not isinstance(arg, str):
-        raise DuplicatiError('%s: %r is %s; each entry must be a string "--name=value"' % (where, arg, json_type_name(arg)))
+        raise DuplicatiError('%s: %r is %s; each entry must be a string "--name=value"'
+                             % (where, secrets.mask_value(where, arg), json_type_name(arg)))
+    check_length(arg, where)
+    shown = secrets.mask_value(argument_name(arg), arg)
     if not arg.startswith('--') or len(argument_name(arg)) <= 2 or '=' not in arg:
         raise DuplicatiError(
             '%s: %r is not of the form --name=value. Duplicati adds each entry as one command-line argument and '
             'recognises an option already given on the command line (and removes duplicates) by the text before "="; '
-            'write the option and its value as one entry, e.g. --webservice-port=8210 or --portable-mode=true' % (where, arg))
+            'write the option and its value as one entry, e.g. --webservice-port=8210 or --portable-mode=true' % (where, shown))
     name = argument_name(arg)
     if any(c.isspace() for c in name):
-        raise DuplicatiError('%s: the option name in %r contains white space; write "--name=value" as one entry' % (where, arg))
+        raise DuplicatiError('%s: the option name in %r contains white space; write "--name=value" as one entry' % (where, shown))
     return arg
 
 
@@ -127,6 +135,8 @@ def validate_preload(doc, source='preload.json', version=None):
                     raise DuplicatiError('%s must be an object of name/value strings, not %s; Duplicati would ignore the whole file'
                                          % (where, json_type_name(entry)))
                 for name, value in entry.items():
+                    check_length(name, where)
+                    check_length(value, '%s.%s' % (where, name))
                     if value is not None and not isinstance(value, str):
                         raise DuplicatiError('%s.%s is %s; values must be strings (write "%s"), else Duplicati ignores the whole file'
                                              % (where, name, json_type_name(value), json.dumps(value)))
@@ -264,37 +274,8 @@ def render_preload(document):
 
 # --- Masking secrets for diffs -------------------------------------------------------------------
 
-def is_secret_name(name):
-    """True for option and variable names that carry secrets (passwords, tokens, keys, registration URLs)."""
-    normalized = name.lstrip('-').replace('_', '-')
-    return bool(_SECRET_NAME.search(normalized))
-
-
-def value_has_secret_url(value):
-    """True if the value contains a URL with credentials or a token-like query parameter."""
-    if not isinstance(value, str):
-        return False
-    for url in _URL_IN_TEXT.findall(value):
-        authority = url.split('://', 1)[1].split('/', 1)[0]
-        if '@' in authority:
-            return True
-        if '?' in url:
-            for pair in re.split(r'[&;]', url.split('?', 1)[1]):
-                if _SECRET_QUERY.search(pair.split('=', 1)[0]):
-                    return True
-    return False
-
-
-def _mask_value(name, value):
-    if value is None:
-        return None
-    if is_secret_name(name) or value_has_secret_url(value):
-        return MASK
-    return value
-
-
 def mask_preload(document):
-    """A copy for diff output with secret values replaced by ``********``."""
+    """A copy for diff output with secret values replaced by ``********`` (``secrets.mask_value``)."""
     if not isinstance(document, dict):
         return document
     result = copy.deepcopy(document)
@@ -304,14 +285,7 @@ def mask_preload(document):
             continue
         for exe, entry in body.items():
             if section == 'args' and isinstance(entry, list):
-                masked = []
-                for arg in entry:
-                    if isinstance(arg, str) and '=' in arg:
-                        name, value = arg.split('=', 1)
-                        masked.append(name + '=' + _mask_value(name, value))
-                    else:
-                        masked.append(MASK if value_has_secret_url(arg) else arg)
-                body[exe] = masked
+                body[exe] = secrets.mask_arguments(entry)
             elif isinstance(entry, dict):
-                body[exe] = dict((k, _mask_value(k, v)) for k, v in entry.items())
+                body[exe] = dict((k, secrets.mask_value(k, v)) for k, v in entry.items())
     return result

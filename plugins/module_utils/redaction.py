@@ -4,13 +4,15 @@
 """Keeping a registration URL (a bearer secret) out of messages and output.
 
 Its own small file, so that modules which only need to mask a URL (``agent_runner`` and the
-modules built on it) do not import the HTTP machinery of ``registration``.
+modules built on it) do not import the HTTP machinery of ``registration``. The whole
+registration URL is secret (every query value, not only those ``secrets`` names secret);
+other URLs in a text are masked by ``secrets.mask_urls``.
 """
 
 
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
-MASK = '********'
+from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MASK, mask_urls
 
 
 def redacted_url(url):
@@ -50,13 +52,12 @@ def secret_fragments(url):
 
 
 def redact(text, url):
-    """``text`` with the registration URL and its secret parts masked."""
+    """``text`` with the registration URL and its secret parts, and credentials in any other URL, masked."""
     if text is None:
         return None
     text = '%s' % (text,)
-    if not url:
-        return text
-    shown = redacted_url(url)
-    for fragment in secret_fragments(url):
-        text = text.replace(fragment, shown if fragment == url else MASK)
-    return text
+    if url:
+        shown = redacted_url(url)
+        for fragment in secret_fragments(url):
+            text = text.replace(fragment, shown if fragment == url else MASK)
+    return mask_urls(text)

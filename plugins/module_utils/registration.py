@@ -57,7 +57,18 @@ OPERATING_SYSTEMS = {'linux': 'Linux', 'darwin': 'MacOS', 'macos': 'MacOS', 'win
 
 
 class RegistrationError(DuplicatiError):
-    """The console refused the registration, or could not be reached in time."""
+    """The console refused the registration, or could not be reached in time.
+
+    ``refused`` is True only when the console answered and did not register the machine;
+    otherwise (timeouts, connection errors, 5xx) it may have registered it.
+    """
+
+    refused = False
+
+
+def _refused(error):
+    error.refused = True
+    return error
 
 
 # ---- the secret ---------------------------------------------------------------------------
@@ -69,6 +80,10 @@ def check_registration_url(url):
                                 hint='Set registration_url, or the DUPLICATI_REGISTRATION_URL environment variable.')
     if any(ch in url for ch in '\r\n\0 '):
         raise RegistrationError('The registration URL contains white space or control characters',
+                                hint='Copy the link from the Duplicati console again.')
+    if any(ord(ch) > 126 or ord(ch) < 32 for ch in url):
+        raise RegistrationError('The registration URL contains characters that are not plain ASCII; a link from the '
+                                'console never does (a host name must be in its xn-- form, other characters percent-encoded)',
                                 hint='Copy the link from the Duplicati console again.')
     try:
         parts = urlsplit(url)
@@ -302,8 +317,8 @@ class RegistrationClient(object):
         if message:
             text += ': %s' % redact(message, self.url)
         hint = 'Check that the registration link is still valid in the Duplicati console; a deleted link can no longer register machines.'
-        return RegistrationError(text, status=status, server_error=redact(message, self.url) if message else None,
-                                 url=self.shown_url, hint=hint)
+        return _refused(RegistrationError(text, status=status, server_error=redact(message, self.url) if message else None,
+                                          url=self.shown_url, hint=hint))
 
     def _parse(self, status, payload, what):
         try:
@@ -311,8 +326,8 @@ class RegistrationClient(object):
         except (ValueError, UnicodeDecodeError, AttributeError):
             answer = None
         if not isinstance(answer, dict):
-            raise RegistrationError('The console at %s answered %s with something that is not a registration answer (HTTP %d)' % (
-                self.shown_url, what, status), status=status, url=self.shown_url,
+            raise RegistrationError('The console at %s answered with something that is not a registration answer (HTTP %d)' % (
+                self.shown_url, status), status=status, url=self.shown_url,
                 hint='Check that registration_url is a Duplicati console registration link.')
         return answer
 
@@ -325,9 +340,9 @@ class RegistrationClient(object):
         if 'jwt' in answer and 'serverUrl' in answer:
             if _blank(answer.get('jwt')) or _blank(answer.get('serverUrl')):
                 message = redact(answer.get('statusMessage') or 'no status message', self.url)
-                raise RegistrationError('The console did not register the machine (%s): %s' % (self.shown_url, message),
-                                        server_error=message, url=self.shown_url,
-                                        hint='Check that the registration link is still valid in the Duplicati console.')
+                raise _refused(RegistrationError('The console did not register the machine (%s): %s' % (self.shown_url, message),
+                                                 server_error=message, url=self.shown_url,
+                                                 hint='Check that the registration link is still valid in the Duplicati console.'))
             return claimed_data(answer)
         if 'claimLink' in answer and 'statusLink' in answer:
             return self._wait_for_claim(answer, body, start, deadline)
@@ -339,6 +354,12 @@ class RegistrationClient(object):
         claim_link = answer.get('claimLink')
         if _blank(status_link):
             raise RegistrationError('The console asked for a claim but gave no status link', url=self.shown_url)
+        if not same_origin(status_link, self.url):
+            # The status link is sent the registration body, token included: only to the console itself.
+            raise RegistrationError('The console at %s asked to wait for the claim at another site (%s); the registration '
+                                    'token is only sent to the scheme, host and port of the registration URL'
+                                    % (self.shown_url, redacted_url(status_link)), url=self.shown_url,
+                                    hint='Check that registration_url is the link the Duplicati console gave.')
         retry_seconds = max(0.0, _number(answer.get('retrySeconds'), 5))
         max_tries = min(100, max(1, int(_number(answer.get('maxRetries'), 1))))
         lifetime = min(3600.0, max(1.0, _number(answer.get('maxLifetimeSeconds'), 3600)))
@@ -363,6 +384,21 @@ class RegistrationClient(object):
             'The machine was registered but not claimed in time (%s). Claim it by visiting %s' % (last, claim_link),
             url=self.shown_url,
             hint='Use a pre-authorised registration link so no claim is needed, or claim the machine and run again.')
+
+
+def _origin(url):
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {'http': 80, 'https': 443}.get(parts.scheme.lower())
+    except (ValueError, AttributeError):
+        return None
+    return parts.scheme.lower(), (parts.hostname or '').lower(), port
+
+
+def same_origin(url, reference):
+    """True when ``url`` has the scheme, host and port of ``reference``."""
+    origin = _origin(url)
+    return origin is not None and origin[1] != '' and origin == _origin(reference)
 
 
 def _number(value, default):

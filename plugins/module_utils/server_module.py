@@ -22,11 +22,12 @@ warnings (a stored login that was refused, a token saved unencrypted).
 """
 
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.duplicati.fleet.plugins.module_utils.client import connect
 from ansible_collections.duplicati.fleet.plugins.module_utils.connection_options import connection_params, server_argument_spec
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule, mask_urls
+
+MAX_TIMEOUT = 86400
 
 
 class ServerModule(object):
@@ -43,8 +44,6 @@ class ServerModule(object):
     def __init__(self, argument_spec, persist=False, secret_values=None, **kwargs):
         kwargs.setdefault('supports_check_mode', True)
         self.module = _module_class(secret_values)(argument_spec=server_argument_spec(**argument_spec), **kwargs)
-        if secret_values is not None:
-            self.module.no_log_values.update(secret_values(self.module.params))
         self.persist = persist
         self._client = None
 
@@ -75,9 +74,10 @@ class ServerModule(object):
         self.module.warn(message)
 
     def fail(self, message, **result):
-        """Fail with ``message`` (and the client's warnings)."""
+        """Fail with ``message`` (and the client's warnings); credentials inside URLs are masked."""
         self._flush_warnings()
-        self.module.fail_json(msg=message, **result)
+        result = dict((key, mask_urls(value)) for key, value in result.items())
+        self.module.fail_json(msg=mask_urls(message), **result)
 
     def execute(self, run):
         """Run ``run(self)`` and exit with the dict it returns; a ``DuplicatiError`` fails the task.
@@ -89,6 +89,7 @@ class ServerModule(object):
         """
         failure = None
         try:
+            check_timeout(self.params.get('timeout'))
             result = run(self)
         except DuplicatiError as err:
             failure = err.to_dict()
@@ -120,11 +121,11 @@ class ServerModule(object):
 
 
 def _module_class(secret_values):
-    """An ``AnsibleModule`` that adds ``secret_values(params)`` (if given) to its no-log values before it logs
-    the invocation, and that passes a number or bool given for a dict option with suboptions on as text:
-    ansible-core reports that as a wrong type, where it would fail with a traceback (``set_fallbacks``
-    runs before the type check of suboptions)."""
-    class ServerAnsibleModule(AnsibleModule):
+    """A ``MaskingModule`` that also adds ``secret_values(params)`` (if given) to its no-log values before it
+    logs the invocation, and that passes any other value than a dict (or a list of them) given for an option
+    with suboptions on as text: ansible-core reports that as a wrong type, where it would fail with a
+    traceback (``set_fallbacks`` runs before the type check of suboptions)."""
+    class ServerAnsibleModule(MaskingModule):
         def _load_params(self):
             super(ServerAnsibleModule, self)._load_params()
             for name, spec in self.argument_spec.items():
@@ -132,10 +133,10 @@ def _module_class(secret_values):
                 if spec.get('options') and value is not None and not _suboption_shaped(spec, value):
                     self.params[name] = str(value)
 
-        def _log_invocation(self):
+        def _check_params(self):
             if secret_values is not None:
                 self.no_log_values.update(secret_values(self.params))
-            super(ServerAnsibleModule, self)._log_invocation()
+            super(ServerAnsibleModule, self)._check_params()
     return ServerAnsibleModule
 
 
@@ -145,6 +146,12 @@ def _suboption_shaped(spec, value):
     if isinstance(value, (dict, str)):
         return True
     return spec.get('type') == 'list' and isinstance(value, list) and all(isinstance(item, (dict, str)) for item in value)
+
+
+def check_timeout(timeout):
+    """The per-answer timeout must be 1 to ``MAX_TIMEOUT`` seconds (0 used to mean the default silently)."""
+    if timeout is not None and not 1 <= timeout <= MAX_TIMEOUT:
+        raise DuplicatiError('Invalid timeout %r: give 1 to %d seconds' % (timeout, MAX_TIMEOUT))
 
 
 def diff_result(result, before, after):

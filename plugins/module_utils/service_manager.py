@@ -52,10 +52,6 @@ LAUNCHD_SYSTEM_DAEMONS = {
     'server': ('com.duplicati.server.launchdaemon', '/Library/LaunchDaemons/com.duplicati.server.launchdaemon.plist'),
 }
 
-# Options whose value is a secret: on a command line every local user can read them with ps.
-SECRET_OPTIONS = ('--webservice-password', '--settings-encryption-key', '--agent-settings-file-passphrase',
-                  '--agent-registration-url', '--register-remote-control')
-
 _WHITESPACE = ' \t\n\r'
 _BARE_WORD = re.compile(r'^[A-Za-z0-9_@%+=:,./-]+$')
 _ASSIGNMENT = re.compile(r'^\s*(?:export\s+)?' + OPTIONS_VARIABLE + r'=')
@@ -270,28 +266,6 @@ def render_options_file(old_text, args):
     if not replaced:
         out.append(new_line)
     return '\n'.join(out) + '\n'
-
-
-def secret_options(args):
-    """The names of the options in ``args`` whose values are secrets."""
-    names = []
-    for arg in args:
-        name = arg.split('=', 1)[0].lower()
-        if name in SECRET_OPTIONS and name not in names:
-            names.append(name)
-    return names
-
-
-def mask_daemon_opts(args):
-    """``args`` with the values of secret options replaced, for diffs and results."""
-    masked = []
-    for arg in args:
-        name = arg.split('=', 1)[0]
-        if name.lower() in SECRET_OPTIONS and '=' in arg:
-            masked.append(name + '=********')
-        else:
-            masked.append(arg)
-    return masked
 
 
 # ---- where the options live -----------------------------------------------------------

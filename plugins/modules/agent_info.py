@@ -184,14 +184,14 @@ settings_error:
 import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
 from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
 from ansible_collections.duplicati.fleet.plugins.module_utils import host_platform
 from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils import secrets
+from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule
 
 
 def _package_version(module):
@@ -226,7 +226,7 @@ def _service_state(module, os_name, macos_scope='user', console_uid=None):
         status = unit.status()
         opts = unit.daemon_opts('agent')
         return {'name': unit.unit, 'active': status['active'], 'enabled': status['enabled'],
-                'daemon_opts': sm.mask_daemon_opts(opts) if opts is not None else None}
+                'daemon_opts': secrets.mask_arguments(opts) if opts is not None else None}
     if os_name == df.MACOS:
         if macos_scope == 'system':
             label, plist = sm.LAUNCHD_SYSTEM_DAEMONS['agent']
@@ -306,7 +306,7 @@ def gather(module):
 
 
 def main():
-    module = AnsibleModule(
+    module = MaskingModule(
         argument_spec=dict(
             agent_path=dict(type='path'),
             settings_file=dict(type='path'),

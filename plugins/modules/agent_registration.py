@@ -195,7 +195,7 @@ attempts:
 import os
 import platform
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
@@ -211,6 +211,7 @@ from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import
     write_atomic,
 )
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule
 
 
 def _host_os():
@@ -252,8 +253,9 @@ def _machine_id(folder):
 def planned_identity(folder):
     """The install and machine IDs the agent would use, and the identity files still to write.
 
-    Nothing is written here: the files are written only once the console accepted the
-    machine, so a refused registration leaves the host as it was.
+    Nothing is written here. ``register_native`` writes the files before it registers and
+    removes them again when the console refuses, so a refused registration leaves the host
+    as it was and an interrupted one is retried with the same machine ID.
     """
     files = {}
     install_id = df.read_install_id(folder)
@@ -290,9 +292,20 @@ def register_native(module, params, settings_file, folder, url, existing):
         operating_system=registration.operating_system_name(platform.system()))
     client = registration.RegistrationClient(url, timeout=params['timeout'], retries=params['retries'],
                                              validate_certs=params['validate_certs'], ca_path=params['ca_path'])
-    claim = client.register(body)
-    for path, content in sorted(identity_files.items()):
-        write_atomic(path, content, mode=0o600, owner=owner, group=group)
+    # The identity is on disk before the console hears of it: if agent.json cannot be written
+    # afterwards (a full disk), a retry registers the same machine ID again, not a second one.
+    written = []
+    try:
+        for path, content in sorted(identity_files.items()):
+            write_atomic(path, content, mode=0o600, owner=owner, group=group)
+            written.append(path)
+        claim = client.register(body)
+    except (registration.RegistrationError, IOError, OSError) as err:
+        # Only when nothing can have been registered are new identity files taken back.
+        if not isinstance(err, registration.RegistrationError) or err.refused:
+            for path in written:
+                os.unlink(path)
+        raise
     settings = dict(existing)
     settings.update({'jwt': claim['jwt'], 'serverUrl': claim['serverUrl'], 'settingsEncryptionKey': claim['localEncryptionKey'],
                      'serverCertificates': claim['serverCertificates'], 'certificateUrl': claim['certificateUrl']})
@@ -412,7 +425,7 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(
+    module = MaskingModule(
         argument_spec=dict(
             registration_url=dict(type='str', no_log=True, fallback=(env_fallback, ['DUPLICATI_REGISTRATION_URL'])),
             state=dict(type='str', choices=['present', 'absent'], default='present'),

@@ -160,8 +160,9 @@ options:
     type: bool
     default: false
 notes:
-  - O(replace_settings) can hold secrets (V(settings.passphrase), V(targeturl)); the module never returns them,
-    but use C(no_log) on the task when it does.
+  - O(replace_settings) and O(config) can hold secrets (V(settings.passphrase), a V(targeturl) with C(auth-password)). Values
+    under secret names and credentials in URLs are masked in the result, the logged invocation and messages; C(no_log) on the
+    task hides the rest.
 seealso:
   - module: duplicati.fleet.backup_export
   - module: duplicati.fleet.backup_info

@@ -23,7 +23,10 @@ author:
   - duplicati.fleet maintainers (!UNKNOWN)
 options:
   path:
-    description: The preload.json file. Default is the agent package's install folder file (see above).
+    description:
+      - The preload.json file. Default is the agent package's install folder file (see above).
+      - A symbolic link is followed. The file it points to is the one written, and it gets O(mode), O(owner) and O(group).
+        The link itself is kept.
     type: path
   args:
     description:
@@ -64,7 +67,11 @@ options:
     description: Group of the file.
     type: str
   mode:
-    description: Mode of the file. It often holds secrets, so only its owner may read it by default.
+    description:
+      - Mode of the file, octal (V('0600')) between V('0000') and V('7777'). It often holds secrets, so only its owner may
+        read it by default.
+      - A mode that lets the group or others write is refused. The agent, often running as root, takes command-line
+        options and environment variables from this file.
     type: raw
     default: '0600'
   backup:
@@ -151,13 +158,12 @@ import copy
 import os
 import platform
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.duplicati.fleet.plugins.module_utils import preload as pl
 from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
 from ansible_collections.duplicati.fleet.plugins.module_utils.agent_runner import agent_install_dir, default_agent_path
 from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import file_lock, write_atomic
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule
 from ansible_collections.duplicati.fleet.plugins.module_utils.service_manager import detect_package_family
 
 
@@ -227,31 +233,23 @@ def _string_values(given):
     return result
 
 
-def secret_values(given):
-    """The values of secret entries (by name, or URLs with credentials or tokens)."""
-    values = set()
-    for section, body in (given or {}).items():
-        if not isinstance(body, dict):
-            continue
-        for exe, entry in body.items():
-            pairs = []
-            if isinstance(entry, list):
-                pairs = [str(a).split('=', 1) for a in entry if '=' in str(a)]
-            elif isinstance(entry, dict):
-                pairs = [(k, v) for k, v in entry.items() if isinstance(v, str)]
-            for name, value in pairs:
-                if value and (pl.is_secret_name(name) or pl.value_has_secret_url(value)):
-                    values.add(value)
-    return values
-
-
 def _mode(value):
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value), 8)
-    except ValueError:
-        raise DuplicatiError('mode %r is not an octal file mode such as 0600' % (value,))
+    """The file mode: 0 to 0o7777, never writable by group or others (the agent runs options from the file)."""
+    if isinstance(value, bool):
+        mode = -1
+    elif isinstance(value, int):
+        mode = value
+    else:
+        try:
+            mode = int(str(value), 8)
+        except ValueError:
+            mode = -1
+    if not 0 <= mode <= 0o7777:
+        raise DuplicatiError('mode %r is not an octal file mode between 0000 and 7777 such as 0600' % (value,))
+    if mode & 0o022:
+        raise DuplicatiError('mode %04o lets %s write preload.json, and the agent runs the options in it; use 0600 or 0644'
+                             % (mode, 'others' if mode & 0o002 else 'the group'))
+    return mode
 
 
 def run(module):
@@ -263,6 +261,9 @@ def run(module):
     """
     params = module.params
     path = params['path'] or default_preload_path()
+    if os.path.islink(path):
+        path = os.path.realpath(path)
+    _mode(params['mode'])  # a bad mode fails before anything else
     real_run = not module.check_mode
     module.check_mode = True
     try:
@@ -337,7 +338,7 @@ def converge(module, path):
 
 
 def main():
-    module = AnsibleModule(
+    module = MaskingModule(
         argument_spec=dict(
             path=dict(type='path'),
             args=dict(type='dict', no_log=False),
@@ -352,8 +353,6 @@ def main():
         ),
         supports_check_mode=True,
     )
-    # Secret values among the entries are masked everywhere in the module's output.
-    module.no_log_values.update(secret_values(_given(module.params)))
     try:
         result = run(module)
     except DuplicatiError as err:

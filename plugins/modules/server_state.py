@@ -37,7 +37,7 @@ options:
       - With O(state=paused), how long to pause, as a Duplicati timespan, for example V(30m), V(1h30m), V(1D) or V(90)
         (seconds). Units are case-sensitive (V(s), V(m), V(h), V(D), V(W), V(M), V(Y)).
       - When omitted (or V(0)), the pause lasts until the server is resumed.
-      - The value is checked before anything is sent to the server.
+      - The value is checked before anything is sent to the server. An empty or negative duration is refused.
     type: str
   pause_transfers:
     description:
@@ -80,14 +80,24 @@ estimated_pause_end:
 '''
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import server_state
+from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.server_module import ServerModule, diff_result
+
+
+def check_pause_duration(duration):
+    """A given duration must be 0 (until resumed) or positive: '' and '-5m' would pause without end."""
+    hint = 'Give 0 (until resumed) or a positive Duplicati timespan such as 90 (seconds), 30m, 1h30m or 1D.'
+    if not duration.strip():
+        raise DuplicatiError('Invalid pause duration %r: it is empty' % (duration,), hint=hint)
+    if server_state.check_duration(duration) < 0:
+        raise DuplicatiError('Invalid pause duration %r: it is negative' % (duration,), hint=hint)
 
 
 def run(server):
     params = server.params
     want_paused = params['state'] == 'paused'
     if params['duration'] is not None:
-        server_state.check_duration(params['duration'])  # before anything is sent
+        check_pause_duration(params['duration'])  # before anything is sent
     before = server_state.get_state(server.client)
     result = dict(changed=server_state.is_paused(before) != want_paused)
     after = before

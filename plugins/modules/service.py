@@ -150,10 +150,10 @@ service:
 import os
 import platform
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils import secrets
+from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule
 from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
 
 
@@ -170,9 +170,16 @@ def _masked_text(text, args):
     if text is None:
         return ''
     parsed = sm.parse_daemon_opts(text)
-    if parsed and sm.secret_options(parsed):
-        return sm.render_options_file(text, sm.mask_daemon_opts(parsed))
+    if parsed and secrets.secret_argument_names(parsed):
+        return sm.render_options_file(text, secrets.mask_arguments(parsed))
     return text
+
+
+def _masked_plist(data):
+    """A launchd plist for a diff, the values of secret program arguments masked."""
+    if not data:
+        return ''
+    return secrets.mask_text(data.decode('utf-8', 'replace'), secrets.secret_values(sm.plist_program_arguments(data) or []))
 
 
 def _predict(status, actions):
@@ -200,7 +207,11 @@ def converge_systemd(module, params):
     path = params['options_file'] or unit.options_file(name)
     result = {'options_file': path, 'service': unit.unit, 'options_changed': False}
     old_bytes = _read(path)
-    old_text = old_bytes.decode('utf-8') if old_bytes is not None else None
+    try:
+        old_text = old_bytes.decode('utf-8') if old_bytes is not None else None
+    except UnicodeDecodeError as err:
+        raise DuplicatiError('Cannot read the options of %s: it is not UTF-8 text (byte %d)' % (path, err.start),
+                             hint='Fix or remove the file; the module does not rewrite a file it cannot read.')
     try:
         current = sm.parse_daemon_opts(old_text) if old_text is not None else None
     except DuplicatiError as err:
@@ -213,9 +224,9 @@ def converge_systemd(module, params):
         new_text = sm.render_options_file(old_text, wanted)
         options_changed = (current or []) != wanted
         file_changed = new_text != old_text
-        if sm.secret_options(wanted):
+        if secrets.secret_argument_names(wanted):
             module.warn('daemon_opts hold %s: every local user can read them on the process list. '
-                        'Put secrets into preload.json (duplicati.fleet.preload) instead.' % ', '.join(sm.secret_options(wanted)))
+                        'Put secrets into preload.json (duplicati.fleet.preload) instead.' % ', '.join(secrets.secret_argument_names(wanted)))
         if file_changed:
             result['diff'] = {'before': _masked_text(old_text, current), 'after': _masked_text(new_text, wanted),
                               'before_header': path, 'after_header': path}
@@ -226,13 +237,13 @@ def converge_systemd(module, params):
                 if old_bytes is not None:
                     mode = os.stat(path).st_mode & 0o7777
                 else:
-                    mode = 0o600 if sm.secret_options(wanted) else 0o644
-                if sm.secret_options(wanted):
+                    mode = 0o600 if secrets.secret_argument_names(wanted) else 0o644
+                if secrets.secret_argument_names(wanted):
                     mode &= 0o700
                 write_atomic(path, new_text, mode=mode)
             result['options_changed'] = True
         current = wanted
-    result['daemon_opts'] = sm.mask_daemon_opts(current) if current is not None else None
+    result['daemon_opts'] = secrets.mask_arguments(current) if current is not None else None
     actions = []
     if installed:
         status = unit.status()
@@ -267,7 +278,7 @@ def converge_launchd(module, params):
         new = sm.launchd_plist(label, base + wanted)
         if new != old:
             result['options_changed'] = True
-            result['diff'] = {'before': (old or b'').decode('utf-8'), 'after': new.decode('utf-8'),
+            result['diff'] = {'before': _masked_plist(old), 'after': _masked_plist(new),
                               'before_header': path, 'after_header': path}
             if not module.check_mode:
                 write_atomic(path, new, mode=0o644, owner=0, group=0)
@@ -289,13 +300,13 @@ def converge_launchd(module, params):
             old = _read(path)
             new = sm.launchd_plist(label, base + wanted, keep_alive=False)
             result['options_changed'] = True
-            result['diff'] = {'before': old.decode('utf-8'), 'after': new.decode('utf-8'), 'before_header': path, 'after_header': path}
+            result['diff'] = {'before': _masked_plist(old), 'after': _masked_plist(new), 'before_header': path, 'after_header': path}
             if not module.check_mode:
                 write_atomic(path, new, mode=0o644, owner=0, group=0)
     result['options_file'] = path
     result['service'] = label
     effective = params['daemon_opts'] if params['daemon_opts'] is not None else current
-    result['daemon_opts'] = sm.mask_daemon_opts(effective) if effective is not None else None
+    result['daemon_opts'] = secrets.mask_arguments(effective) if effective is not None else None
     status = job.status() if job.exists() or module.check_mode else {'active': False, 'enabled': False}
     planned = sm.plan_actions(status['active'], status['enabled'], params['state'], params['enabled'], result['options_changed'])
     if not module.check_mode:
@@ -308,7 +319,7 @@ def converge_launchd(module, params):
 
 
 def main():
-    module = AnsibleModule(
+    module = MaskingModule(
         argument_spec=dict(
             name=dict(type='str', required=True, choices=['agent', 'server']),
             state=dict(type='str', choices=['started', 'stopped', 'restarted']),

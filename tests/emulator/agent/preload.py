@@ -108,7 +108,8 @@ def merged_settings(exe_key, data_folder, installdir, environ, portable=False, a
         if not os.path.isabs(path):
             _debug(environ, 'Preload settings path is not rooted, ignoring: %s' % path)
             continue
-        if not os.path.isfile(path):
+        # File.Exists: true for anything but a directory (a named pipe too)
+        if not os.path.exists(path) or os.path.isdir(path):
             _debug(environ, 'Preload settings file does not exist, ignoring: %s' % path)
             continue
         if not portable and not explicit and path.lower() not in portable_set:

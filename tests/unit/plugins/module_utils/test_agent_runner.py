@@ -7,10 +7,13 @@ __metaclass__ = type
 import glob
 import json
 import os
+import signal
 import stat
+import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 import pytest
 
@@ -162,3 +165,80 @@ def test_a_hanging_agent_is_stopped_at_the_timeout(tmp_path):
     script.chmod(0o755)
     with pytest.raises(ar.AgentRunError, match='within 1 seconds'):
         ar.run_agent_registration(str(script), 'http://127.0.0.1:9/r?token=abcdefgh', timeout=1)
+
+
+# The secrets reach the runner in its environment: other tests watch the process list for them.
+RUNNER = ('import os, sys\n'
+          'from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner as ar\n'
+          'ar.run_agent_registration(sys.argv[1], os.environ.pop("TEST_URL"), passphrase=os.environ.pop("TEST_PASSPHRASE"),'
+          ' timeout=120)\n')
+
+
+def _alive(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (IOError, OSError):
+        return False
+
+
+def _files_holding(folder, secrets):
+    """Regular files under ``folder`` that hold one of ``secrets`` (named pipes are not opened)."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                with open(path, 'rb') as handle:
+                    data = handle.read()
+                if any(s.encode('utf-8') in data for s in secrets):
+                    found.append(path)
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='the kernel ends the agent with its parent on Linux only')
+@pytest.mark.parametrize('signum', [signal.SIGKILL, signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize('reads_handover', [True, False])
+def test_a_killed_run_leaves_no_secret_and_no_agent(tmp_path, signum, reads_handover):
+    """The module killed while the agent runs (kill -9, or a task timeout): no agent survives, no file keeps a secret."""
+    private_tmp = tmp_path / 'tmp'
+    private_tmp.mkdir()
+    pidfile = tmp_path / 'agent.pid'
+    agent = tmp_path / 'duplicati-agent'
+    agent.write_text('#!/bin/sh\n%secho $$ > %s\nexec sleep 60\n'
+                     % ('cat "$DUPLICATI_PRELOAD_SETTINGS" > /dev/null\n' if reads_handover else '', pidfile))
+    agent.chmod(0o755)
+    url = 'http://127.0.0.1:9/register?token=' + TOKEN
+    env = dict(os.environ, TMPDIR=str(private_tmp), PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
+               TEST_URL=url, TEST_PASSPHRASE=PASSPHRASE)
+    runner = subprocess.Popen([sys.executable, '-c', RUNNER, str(agent)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    agent_pid = int(pidfile.read_text())
+    assert _alive(agent_pid)
+    os.kill(runner.pid, signum)
+    out, err = runner.communicate(timeout=30)
+    deadline = time.monotonic() + 10
+    while _alive(agent_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(agent_pid), 'the agent outlived the killed run'
+    assert _files_holding(str(private_tmp), [TOKEN, PASSPHRASE]) == []
+    if signum != signal.SIGKILL:
+        assert os.listdir(str(private_tmp)) == []
+        assert b'Stopped by signal %d' % signum in err
+        assert TOKEN.encode() not in out + err and PASSPHRASE.encode() not in out + err
+
+
+def test_the_handover_is_gone_once_the_agent_read_it(tmp_path):
+    agent = tmp_path / 'duplicati-agent'
+    agent.write_text('#!/bin/sh\ncat "$DUPLICATI_PRELOAD_SETTINGS"\necho\n'
+                     'test -e "$DUPLICATI_PRELOAD_SETTINGS" && echo still there || echo gone\n')
+    agent.chmod(0o755)
+    result = ar.run_agent_registration(str(agent), 'http://h/r?token=' + TOKEN, passphrase=PASSPHRASE, timeout=30,
+                                       environ=dict(os.environ, DUPLICATI_PRELOAD_SETTINGS_DEBUG='1'))
+    first, second = result.stdout.strip().splitlines()
+    assert json.loads(first) == {'args': {'agent': ['--agent-registration-url=http://h/r?token=********',
+                                                    '--agent-settings-file-passphrase=********']}}
+    assert second == 'gone'

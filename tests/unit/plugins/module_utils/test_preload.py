@@ -111,12 +111,3 @@ def test_db_names_with_dashes_are_accepted_and_merge_with_the_bare_name():
     assert back['db'] == {'server': {'keep': '1', 'Update-Channel': 'canary'}}
     assert pl.merge_preload({'env': {'*': {'--A': '1'}}}, {'env': {'*': {'A': '2'}}})['env'] == {'*': {'--A': '1', 'A': '2'}}
 
-
-def test_data_folder_preload_starts_at_2_1_0_108():
-    # 2.1.0.108 PreloadSettingsLoader reads Path.Combine(DataFolderManager.DATAFOLDER, "preload.json"); 2.1.0.107 and
-    # older read LocalApplicationData/Duplicati/preload.json.
-    assert pl.layout_for_version('2.1.0.107') == pl.LAYOUT_2_1
-    for version in ('2.1.0.108', '2.1.0.110', '2.1.0.112', '2.1.0.113'):
-        assert pl.layout_for_version(version) == pl.LAYOUT_2_2
-        paths = pl.preload_locations('linux', pl.layout_for_version(version), data_folder='/srv/dup', home='/root')
-        assert '/srv/dup/preload.json' in paths and '/root/.local/share/Duplicati/preload.json' not in paths

@@ -212,19 +212,54 @@ def test_non_json_answer_is_an_error():
 
 def test_claim_flow_polls_the_status_link_with_the_same_body():
     clock = Clock()
-    pending = {'claimLink': 'https://console/claim/abc', 'statusLink': 'https://console/status/abc',
+    pending = {'claimLink': 'https://console/claim/abc', 'statusLink': 'https://console.example.test/status/abc',
                'retrySeconds': 2, 'maxRetries': 5, 'maxLifetimeSeconds': 60}
     console = Console((200, pending), (200, {'success': False, 'statusMessage': 'waiting'}), (200, dict(CLAIM, success=True)))
     result = client(console, clock).register(body())
     assert result['jwt'] == CLAIM['jwt']
-    assert [r['url'] for r in console.requests] == [URL, 'https://console/status/abc', 'https://console/status/abc']
+    assert [r['url'] for r in console.requests] == [URL, 'https://console.example.test/status/abc', 'https://console.example.test/status/abc']
     assert console.requests[1]['body'] == console.requests[0]['body']
     assert clock.sleeps == [2]
 
 
+@pytest.mark.parametrize('status_link', ['https://attacker.example/status/abc', 'http://console.example.test/status/abc',
+                                         'https://console.example.test:8443/status/abc', 'https://console.example.test.evil/s',
+                                         'https://user@attacker.example/status', '//attacker.example/status', 'not a url'])
+def test_status_link_on_another_origin_is_refused_and_never_sent_the_token(status_link):
+    pending = {'claimLink': 'https://console/claim/abc', 'statusLink': status_link, 'retrySeconds': 0, 'maxRetries': 3}
+    console = Console((200, pending), (200, dict(CLAIM, success=True)))
+    with pytest.raises(reg.RegistrationError, match='another site') as err:
+        client(console, Clock()).register(body())
+    assert [r['url'] for r in console.requests] == [URL]
+    assert TOKEN not in str(err.value)
+
+
+def test_status_link_on_the_same_origin_with_default_port_is_accepted():
+    pending = {'claimLink': 'https://console/claim/abc', 'statusLink': 'HTTPS://Console.Example.Test:443/status/abc',
+               'retrySeconds': 0, 'maxRetries': 3}
+    console = Console((200, pending), (200, dict(CLAIM, success=True)))
+    assert client(console, Clock()).register(body())['jwt'] == CLAIM['jwt']
+
+
+def test_non_json_answer_names_what_was_done_once():
+    with pytest.raises(reg.RegistrationError) as err:
+        client(Console((200, b'<html>'))).register(body())
+    assert 'with with' not in str(err.value)
+
+
+@pytest.mark.parametrize('url', ['https://cönsole.example/register?token=abc', 'https://console.example/regi\u00dfter?t=1',
+                                 'https://console.example/r?token=ab\x7f'])
+def test_non_ascii_url_is_refused_at_once_not_retried(url):
+    console = Console((200, CLAIM))
+    with pytest.raises(reg.RegistrationError, match='not plain ASCII') as err:
+        reg.RegistrationClient(url, opener=console).register(body())
+    assert console.requests == []
+    assert 'overloaded' not in str(err.value) + str(err.value.hint)
+
+
 def test_claim_flow_gives_up_after_max_retries_with_the_claim_link():
     clock = Clock()
-    pending = {'claimLink': 'https://console/claim/abc', 'statusLink': 'https://console/status/abc',
+    pending = {'claimLink': 'https://console/claim/abc', 'statusLink': 'https://console.example.test/status/abc',
                'retrySeconds': 1, 'maxRetries': 3, 'maxLifetimeSeconds': 60}
     console = Console((200, pending), (200, {'success': False, 'statusMessage': 'not claimed'}))
     with pytest.raises(reg.RegistrationError) as err:

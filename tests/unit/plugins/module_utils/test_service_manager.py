@@ -77,13 +77,6 @@ def test_unbalanced_quotes_are_an_error():
         sm.parse_daemon_opts('DAEMON_OPTS="--a')
 
 
-def test_secret_options_are_found_and_masked():
-    args = ['--webservice-password=hunter22', '--webservice-port=1', '--Settings-Encryption-Key=abcdefgh']
-    assert sm.secret_options(args) == ['--webservice-password', '--settings-encryption-key']
-    assert sm.mask_daemon_opts(args) == ['--webservice-password=********', '--webservice-port=1',
-                                         '--Settings-Encryption-Key=********']
-
-
 def test_options_file_paths():
     assert sm.options_file_path('agent', 'deb') == '/etc/default/duplicati-agent'
     assert sm.options_file_path('server', 'deb') == '/etc/default/duplicati'

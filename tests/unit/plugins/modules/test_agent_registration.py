@@ -7,6 +7,7 @@ __metaclass__ = type
 import json
 import os
 import stat
+import subprocess
 import sys
 
 import pytest
@@ -267,3 +268,57 @@ def test_default_agent_json_follows_the_service_options(monkeypatch, console, tm
     assert agent_settings.is_registered(agent_settings.load_agent_settings(str(service_folder / 'agent.json'), None))
     assert (service_folder / 'machineid.txt').read_text().split('\n')[0] == result['machine_id']
     assert not run(monkeypatch, args)['changed']
+
+
+FULL_DISK_DRIVER = r'''
+import json, os, subprocess, sys
+disk, free_pages, args_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+subprocess.check_call(['mount', '-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk])
+fd = os.open(os.path.join(disk, 'filler'), os.O_WRONLY | os.O_CREAT, 0o600)
+size = 0
+while True:
+    try:
+        size += os.write(fd, b'x' * 4096)
+    except OSError:
+        break
+os.ftruncate(fd, max(0, size - free_pages * 4096))
+os.close(fd)
+
+def run():
+    done = subprocess.run([sys.executable, '-m', 'ansible_collections.duplicati.fleet.plugins.modules.agent_registration',
+                           args_file], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    return json.loads(done.stdout.decode() or '{}'), done.stderr.decode()
+
+first = run()
+left_after_first = sorted(os.listdir(os.path.join(disk, 'data'))) if os.path.isdir(os.path.join(disk, 'data')) else []
+os.unlink(os.path.join(disk, 'filler'))
+second = run()
+print(json.dumps({'first': first, 'second': second, 'left_after_first': left_after_first}))
+'''
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists('/usr/bin/unshare'), reason='needs root and unshare for a small tmpfs')
+@pytest.mark.parametrize('free_pages', [0, 1, 2, 3, 4])
+def test_a_full_disk_never_registers_a_second_machine_id(tmp_path, console, free_pages):
+    """The disk fills up during a native registration; after space is freed the retry registers the same machine."""
+    disk = tmp_path / 'disk'
+    disk.mkdir()
+    args_file = tmp_path / 'args.json'
+    args_file.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': {
+        'registration_url': console.url, 'method': 'native', 'data_folder': str(disk / 'data'),
+        'agent_path': str(tmp_path / 'no-agent'), 'timeout': 30}}))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    done = subprocess.run(['unshare', '-m', sys.executable, '-c', FULL_DISK_DRIVER, str(disk), str(free_pages), str(args_file)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    first, second = outcome['first'][0], outcome['second'][0]
+    assert first.get('failed') or first.get('registered'), outcome
+    if first.get('failed'):
+        assert 'No space left on device' in first['msg'] and 'Traceback' not in first['msg'], first
+        assert 'exception' not in first
+        assert not [name for name in outcome['left_after_first'] if name.startswith('.')], outcome  # no temp file left
+    assert second.get('registered') and not second.get('failed'), outcome
+    machine_ids = set(entry['machineId'] for entry in console.ledger.registrations())
+    assert machine_ids == set([second['machine_id']]), 'one host, %d machine IDs registered' % len(machine_ids)
+    assert TOKEN not in done.stdout.decode()

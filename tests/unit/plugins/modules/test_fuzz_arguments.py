@@ -192,3 +192,92 @@ def test_rejected_arguments_fail_cleanly_and_change_nothing(name, monkeypatch, t
 def test_every_module_is_fuzzed():
     assert len(MODULE_NAMES) >= 13
     assert 'agent_registration' in MODULE_NAMES and 'backup_run' in MODULE_NAMES
+
+
+# ---- hostile strings --------------------------------------------------------------------------
+
+HUGE = 1024 * 1024
+# How Ansible hands over bytes that are not UTF-8: lone surrogates (surrogateescape).
+NOT_UTF8 = u'caf\udce9-\udcff\udcfe'
+HOSTILE = {
+    'huge': 'A' * HUGE,
+    'huge-url': 'http://' + 'a' * (HUGE // 2) + '?token=' + 'b' * (HUGE // 2),
+    'not-utf8': NOT_UTF8,
+    'control': u'x\x00y\x1b[31m\r\nz\x7f\u202e',
+    'nul': u'\x00',
+    'newline': u'--a=1\n--b=2',
+}
+COUNTS = {'cases': 0, 'clean_errors': 0, 'accepted': 0, 'tracebacks': 0}
+
+
+def _string_options(spec):
+    """The options that take text: str, path, raw, and the elements of lists of str."""
+    return sorted(name for name, option in spec.items()
+                  if option.get('type', 'str') in ('str', 'path', 'raw') and not option.get('choices')
+                  or option.get('type') == 'list' and option.get('elements', 'str') == 'str')
+
+
+def _baseline(spec, sandbox, urls):
+    """Arguments that get a module past its required options; paths point into the sandbox
+    (but no CA file: a missing one is retried as a connection failure)."""
+    args = {}
+    for name, option in spec.items():
+        if option.get('type') == 'path' and name != 'ca_path':
+            args[name] = os.path.join(sandbox, name)
+        elif option.get('required'):
+            args[name] = option['choices'][0] if option.get('choices') else 'fuzz'
+    if 'host_url' in spec:
+        args.update(host_url=urls['server'], password=PASSWORD)
+    return args
+
+
+def _non_utf8_file(sandbox):
+    path = os.path.join(sandbox, 'not-utf8.json')
+    with open(path, 'wb') as handle:
+        handle.write(b'{"a": "caf\xe9 \xff\xfe"}\n')
+    return path
+
+
+@pytest.mark.parametrize('name', MODULE_NAMES)
+def test_hostile_strings_in_every_text_option_end_without_a_traceback(name, monkeypatch, tmp_path, emulated_server,
+                                                                      no_service_tools):
+    """Huge, non-UTF-8 and control-character values in each text option, and files that are not
+    UTF-8 for each path option: the module succeeds or fails with a message, never a traceback."""
+    module = importlib.import_module('%s.%s' % (modules_package.__name__, name))
+    spec = argument_spec(module)
+    sandbox = str(tmp_path / 'sandbox')
+    os.mkdir(sandbox)
+    monkeypatch.chdir(sandbox)
+    urls = {'server': emulated_server.url}
+    failures = []
+    for option in _string_options(spec):
+        values = dict(HOSTILE)
+        if spec[option].get('type') == 'path':
+            values['not-utf8-file'] = _non_utf8_file(sandbox)
+        for label, value in sorted(values.items()):
+            args = _baseline(spec, sandbox, urls)
+            args[option] = [value] if spec[option].get('type') == 'list' else value
+            COUNTS['cases'] += 1
+            try:
+                result = run_module(monkeypatch, module, args)
+            except Exception as exc:  # anything but exit_json/fail_json is what a user sees as a traceback
+                COUNTS['tracebacks'] += 1
+                failures.append('%s=%s: %s: %s' % (option, label, type(exc).__name__, str(exc)[:200]))
+                continue
+            finally:
+                if not emulated_server.app.verify_password(PASSWORD):
+                    emulated_server.app.set_password(PASSWORD)
+            if not result['failed']:
+                COUNTS['accepted'] += 1
+                continue
+            message = result.get('msg')
+            if not isinstance(message, str) or not message.strip() or 'Traceback' in message or 'exception' in result:
+                COUNTS['tracebacks'] += 1
+                failures.append('%s=%s: %r' % (option, label, result)[:300])
+            else:
+                COUNTS['clean_errors'] += 1
+                if len(message) > 2100:
+                    failures.append('%s=%s: a message of %d characters quotes the value' % (option, label, len(message)))
+    print('\n%s: %d cases so far, %d clean errors, %d accepted, %d tracebacks'
+          % (name, COUNTS['cases'], COUNTS['clean_errors'], COUNTS['accepted'], COUNTS['tracebacks']))
+    assert failures == []

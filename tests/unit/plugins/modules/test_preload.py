@@ -7,6 +7,7 @@ __metaclass__ = type
 import json
 import os
 import stat
+import time
 
 import pytest
 
@@ -106,3 +107,56 @@ def test_db_names_given_with_dashes(monkeypatch, tmp_path):
     assert not run(monkeypatch, {'path': str(path), 'db': {'server': {'--update-channel': 'beta'}}})['changed']
     removed = run(monkeypatch, {'path': str(path), 'state': 'absent', 'db': {'server': {'update-channel': ''}}})
     assert removed['changed'] and json.loads(path.read_text()) == {'db': {'server': {'keep': '1'}}}
+
+
+@pytest.mark.parametrize('mode', [-1, '-1', 0o10000, '10000', '0666', '0620', '0602', 0o777, '07777', 'rw', True, '9'])
+def test_a_mode_out_of_range_or_writable_by_others_is_refused(monkeypatch, tmp_path, mode):
+    path = tmp_path / 'preload.json'
+    result = run(monkeypatch, {'path': str(path), 'args': {'agent': ['--x=1']}, 'mode': mode})
+    assert result['failed'], result
+    assert 'mode' in result['msg'] and 'Traceback' not in result['msg']
+    assert not path.exists()
+
+
+@pytest.mark.parametrize('mode,expected', [('0600', 0o600), ('0644', 0o644), (0o400, 0o400), ('0', 0)])
+def test_a_safe_mode_is_taken(monkeypatch, tmp_path, mode, expected):
+    path = tmp_path / 'preload.json'
+    result = run(monkeypatch, {'path': str(path), 'args': {'agent': ['--x=1']}, 'mode': mode})
+    assert not result['failed'] and stat.S_IMODE(path.stat().st_mode) == expected
+
+
+def test_a_symlink_is_followed_and_its_target_gets_the_mode(monkeypatch, tmp_path):
+    target = tmp_path / 'real' / 'preload.json'
+    target.parent.mkdir()
+    target.write_text('{\n  "args": {\n    "agent": [\n      "--x=1"\n    ]\n  }\n}\n')
+    target.chmod(0o644)
+    link = tmp_path / 'preload.json'
+    link.symlink_to(target)
+    result = run(monkeypatch, {'path': str(link), 'args': {'agent': ['--x=1']}})
+    assert result['changed'] and result['path'] == str(target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600 and link.is_symlink()
+    again = run(monkeypatch, {'path': str(link), 'args': {'agent': ['--x=2']}})
+    assert again['changed'] and link.is_symlink() and json.loads(target.read_text())['args']['agent'] == ['--x=2']
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize('section', ['env', 'args', 'db'])
+def test_a_huge_value_is_refused_quickly_without_quoting_it(monkeypatch, tmp_path, section):
+    value = 'x' * 2000000
+    entry = {section: {'args': {'agent': ['--webservice-password=' + value]}, 'env': {'*': {'DUPLICATI__X': value}},
+                       'db': {'server': {'some-option': value}}}[section]}
+    path = tmp_path / 'preload.json'
+    started = time.monotonic()
+    result = run(monkeypatch, dict(entry, path=str(path)))
+    assert time.monotonic() - started < 10
+    assert result['failed'] and 'limited to 65536 characters' in result['msg'] and len(result['msg']) < 500
+    assert not path.exists()
+
+
+@pytest.mark.parametrize('value,shown', [('a' * 60000, 'a' * 60000), ('a' * 30000 + '://h/?token=' + 'd' * 20000, '********')])
+def test_a_long_value_is_masked_in_linear_time(monkeypatch, tmp_path, value, shown):
+    """60 000 letters took 23 seconds to scan for URLs (a backtracking regex), 2 MB never ended."""
+    started = time.monotonic()
+    result = run(monkeypatch, {'path': str(tmp_path / 'preload.json'), 'env': {'*': {'DUPLICATI__LONG': value}}})
+    assert time.monotonic() - started < 3
+    assert not result['failed'] and result['preload']['env']['*']['DUPLICATI__LONG'] == shown

@@ -64,3 +64,11 @@ def test_a_server_without_systeminfo_is_an_error(monkeypatch):
     assert result['failed'] is True and result['status'] == 404
     assert 'no systeminfo endpoint' in result['msg'] and 'Duplicati server (2.1 or later)' in result['msg']
     assert harness.url in result['msg'] and 'server_version' not in result
+
+
+def test_a_settings_file_that_is_not_utf8_is_a_clear_error(monkeypatch, tmp_path):
+    settings = tmp_path / 'serverutil-settings.json'
+    settings.write_bytes(b'{"https://h/": {"Token": "caf\xe9 \xff"}}\n')
+    with server() as harness:
+        result = run_module(monkeypatch, server_info, connection(harness, settings_file=str(settings)))
+    assert result['failed'] and 'is not UTF-8 text' in result['msg'] and str(settings) in result['msg']

@@ -30,7 +30,7 @@ def test_pause_check_mode_then_pause_then_idempotent_then_resume(monkeypatch):
     assert resumed_again['changed'] is False and 'diff' not in resumed_again
 
 
-@pytest.mark.parametrize('duration', ['1H', '30min', '1d', '5m x', 'soon'])
+@pytest.mark.parametrize('duration', ['1H', '30min', '1d', '5m x', 'soon', '-5m', '-1', '', '  ', '1h-2h'])
 def test_invalid_duration_is_refused_before_anything_is_sent(monkeypatch, duration):
     with server() as harness:
         result = run_module(monkeypatch, server_state, connection(harness, state='paused', duration=duration))
@@ -39,6 +39,16 @@ def test_invalid_duration_is_refused_before_anything_is_sent(monkeypatch, durati
         assert state(harness)['paused'] is False
     assert result['failed'] is True
     assert 'Invalid pause duration' in result['msg']
+
+
+@pytest.mark.parametrize('timeout', [0, -1, 86401])
+def test_timeout_out_of_range_is_refused_with_the_range(monkeypatch, timeout):
+    with server() as harness:
+        result = run_module(monkeypatch, server_state, connection(harness, state='paused', timeout=timeout))
+        assert calls(harness, 'POST', '/api/v1/auth/login') == 0
+        assert state(harness)['paused'] is False
+    assert result['failed'] is True
+    assert result['msg'] == 'Invalid timeout %d: give 1 to 86400 seconds' % timeout
 
 
 def test_indefinite_pause_has_no_end(monkeypatch):

@@ -155,3 +155,16 @@ def test_macos_scope_is_the_option_and_scope_a_deprecated_alias(monkeypatch, nam
     assert result['failed'] and 'use macos_scope=system' in result['msg']
     deprecations = [d['msg'] for d in get_deprecation_messages()]
     assert any("'scope'" in msg for msg in deprecations) == (name == 'scope')
+
+
+@pytest.mark.parametrize('daemon_opts', [None, ['--webservice-port=8300']])
+def test_a_non_utf8_options_file_is_a_clear_error_and_kept(monkeypatch, tmp_path, unit, daemon_opts):
+    path = tmp_path / 'duplicati-agent'
+    path.write_bytes(b'# D\xe9faut\nDAEMON_OPTS="--x=\xff"\n')
+    args = {'name': 'agent', 'options_file': str(path), 'state': 'started'}
+    if daemon_opts is not None:
+        args['daemon_opts'] = daemon_opts
+    result = run(monkeypatch, args)
+    assert result['failed'] and 'not UTF-8 text' in result['msg'] and str(path) in result['msg']
+    assert path.read_bytes() == b'# D\xe9faut\nDAEMON_OPTS="--x=\xff"\n'
+    assert FakeUnit.instances[-1].applied == []
