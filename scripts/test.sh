@@ -122,13 +122,22 @@ lint_check() {
 }
 
 ee_check() {
-  # ansible-builder accepts the example EE definition, and finds the collection's own
-  # dependencies (meta/execution-environment.yml) in the installed collection.
-  local ctx=$WORK/ee
-  rm -rf "$ctx"
-  ansible-builder create -f extensions/awx/execution-environment.yml --context "$ctx" &&
-    grep -q 'name: duplicati.fleet' "$ctx/_build/requirements.yml" &&
-    ansible-builder introspect --sanitize "$COLLECTIONS" > "$ctx/introspect.yml" &&
+  # The example EE builds from the collection tarball, as an AWX project would lay it out (collections/ with the
+  # tarball and requirements.yml): ansible-builder's context holds the tarball, its requirements.yml names it, and
+  # ansible-galaxy installs the collection from the context as the build does (and from the project, as the
+  # controller's project sync does). ansible-builder finds the collection's own dependencies in it.
+  local ctx=$WORK/ee project=$WORK/ee-project
+  rm -rf "$ctx" "$project"; mkdir -p "$project"
+  cp -a extensions/awx/. "$project/" &&
+    ansible-galaxy collection build --force --output-path "$project/collections" . >/dev/null &&
+    ansible-builder create -f "$project/execution-environment.yml" --context "$ctx" &&
+    (cd "$ctx" && find . -path ./_build/scripts -prune -o -type f -print | sort) &&
+    ls "$ctx"/_build/collections/duplicati-fleet-*.tar.gz &&
+    (cd "$ctx/_build" && ansible-galaxy collection install --force --offline -r requirements.yml -p "$ctx/installed") &&
+    [ -f "$ctx/installed/ansible_collections/duplicati/fleet/MANIFEST.json" ] &&
+    (cd "$project" && ansible-galaxy collection install --force --offline -r collections/requirements.yml -p "$project/installed") &&
+    [ -f "$project/installed/ansible_collections/duplicati/fleet/MANIFEST.json" ] &&
+    ansible-builder introspect --sanitize "$ctx/installed" > "$ctx/introspect.yml" &&
     cat "$ctx/introspect.yml" &&
     grep -q "cryptography.*from collection duplicati.fleet" "$ctx/introspect.yml" &&
     grep -q "libssl-dev \[compile platform:dpkg\].*from collection duplicati.fleet" "$ctx/introspect.yml"
