@@ -56,12 +56,12 @@ options:
     default: 5
 notes:
   - Every run that is queued reports C(changed=true); a backup run is never idempotent.
-  - A run waited for can take hours. Give the task C(async) (the longest run, in seconds) so that no connection
+  - "A run waited for can take hours. Give the task C(async) (the longest run, in seconds) so that no connection
     stays open meanwhile. With C(poll) above 0 the task waits and the output shows C(ASYNC POLL on <host>:
-    jid=... started=True finished=False) at each poll, then C(ASYNC OK on <host>) and the usual result. With C(poll=0) the task returns at once
-    with C(ansible_job_id) and C(finished=0); M(ansible.builtin.async_status) returns the module's result once the
-    job is over (see EXAMPLES). A run still going when C(async) expires is not stopped on the server; the job
-    reports a timeout.
+    jid=... started=True finished=False) at each poll, then C(ASYNC OK on <host>) and the usual result. With
+    C(poll=0) the task returns at once with C(ansible_job_id) and C(finished=0); M(ansible.builtin.async_status)
+    returns the module's result once the job is over (see EXAMPLES). A run still going when C(async) expires is
+    not stopped on the server; the job reports a timeout."
 seealso:
   - module: duplicati.fleet.backup_info
   - module: duplicati.fleet.server_info
