@@ -84,6 +84,7 @@ def test_deregister_promises_only_what_it_does():
         assert 'entry stays' in text, path
         assert 'out of the console' not in text.lower(), path
 
+
 def test_the_rpm_signature_is_checked_by_default():
     defaults = yaml.safe_load(_read('roles/duplicati_agent/defaults/main.yml'))
     spec = yaml.safe_load(_read('roles/duplicati_agent/meta/argument_specs.yml'))
