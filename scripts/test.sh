@@ -121,13 +121,13 @@ stage_build() {
   rm -rf "$clone"
   if git clone -q "$gitsrc" "$clone/duplicati-fleet" &&
      env -i HOME="$clone" PATH=/usr/bin:/bin PYTHON="$VENV/bin/python" \
-       bash "$clone/duplicati-fleet/scripts/emulator.sh" start server --state-dir "$clone/server" >"$LOGS/build-emulator.log" 2>&1 &&
+       bash "$clone/duplicati-fleet/scripts/emulator.sh" start server --state-dir "$clone/server" >"$clone/server.json" 2>"$LOGS/build-emulator.log" &&
      "$VENV/bin/python" -c 'import json, sys, urllib.error, urllib.request
 url = json.load(open(sys.argv[1]))["url"]
 try:
     print(urllib.request.urlopen(url + "api/v1/serverstate").status)
 except urllib.error.HTTPError as err:  # an answer (401 without a login) is what is checked here
-    print(err.code)' "$LOGS/build-emulator.log" >>"$LOGS/build-emulator.log" 2>&1 &&
+    print(err.code)' "$clone/server.json" >>"$LOGS/build-emulator.log" 2>&1 &&
      env -i HOME="$clone" PATH=/usr/bin:/bin PYTHON="$VENV/bin/python" \
        bash "$clone/duplicati-fleet/scripts/emulator.sh" stop --state-dir "$clone/server" server >>"$LOGS/build-emulator.log" 2>&1; then
     echo "build: the emulator started from a clone in a fresh shell (scripts/emulator.sh)"
