@@ -4,7 +4,7 @@
 """The emulated registration service of the Duplicati console.
 
 Duplicati's source holds only the agent side of registration; the console's side is not in
-Duplicati's source but modelled on the console's observed answers. This service answers exactly
+Duplicati's source: modelled on the console's observed answers. This service answers exactly
 what the agent side parses (``Duplicati/Library/RemoteControl/RegisterForRemote.cs``, camelCase,
 case-sensitive on read: ``RegisterForRemote.JsonOptions``):
 
