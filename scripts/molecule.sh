@@ -2,12 +2,15 @@
 # The molecule scenarios under extensions/molecule/, on podman containers that boot a real
 # systemd, from a Debian image built here (no registry is reachable):
 #   1. check the host: root, podman with runc and explicit ulimits, enough inotify
-#      instances (.ci/run sets these up; this script never changes the host);
+#      instances (scripts/host-deps.sh sets these up; this script never changes the host);
 #   2. the image: debootstrap + chroot install + `podman import`, cached by the hash of
 #      the recipe below (a rootfs tarball under $WORK/molecule and the podman image);
 #   3. the emulator's stand-in .deb packages (the role copies the agent's from here);
-#   4. a podman network of our own, and the emulated console bound to that network's
-#      gateway address only (reachable from the containers, not from beyond this machine);
+#   4. a podman network of our own, and two emulated consoles bound to that network's
+#      gateway address only (reachable from the containers, not from beyond this machine):
+#      the fleet's, and one standing for Duplicati's default address, which the agents in
+#      the containers use when they hold no registration (prepare.yml); it must record no
+#      request;
 #   5. `molecule test` for each scenario (or those named: scripts/molecule.sh fleet).
 # Everything it started is stopped on exit. Molecule's own files go to $WORK/molecule/home.
 set -euo pipefail
@@ -31,14 +34,14 @@ check_host() {
   for cmd in podman runc debootstrap dpkg-deb chroot; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
   done
-  [ ${#missing[@]} -eq 0 ] || die "missing programs: ${missing[*]} (as root: .ci/run, or apt-get install podman runc debootstrap)"
+  [ ${#missing[@]} -eq 0 ] || die "missing programs: ${missing[*]} (as root: scripts/host-deps.sh molecule)"
   [ "$(podman info --format '{{.Host.OCIRuntime.Name}}' 2>/dev/null)" = runc ] ||
-    die "podman does not use runc (crun cannot run containers under this cgroup v1/v2 hybrid): set runtime = \"runc\" under [engine] in /etc/containers/containers.conf (.ci/run does)"
+    die "podman does not use runc (crun cannot run containers under this cgroup v1/v2 hybrid): set runtime = \"runc\" under [engine] in /etc/containers/containers.conf (scripts/host-deps.sh molecule does)"
   conf=$(cat /etc/containers/containers.conf /etc/containers/containers.conf.d/*.conf 2>/dev/null || true)
   grep -Eq '^[[:space:]]*default_ulimits[[:space:]]*=.*nproc=' <<<"$conf" ||
-    die "podman has no explicit default_ulimits (nofile, nproc) in /etc/containers/containers.conf[.d]: without CAP_SYS_RESOURCE its defaults cannot be applied (.ci/run sets them)"
+    die "podman has no explicit default_ulimits (nofile, nproc) in /etc/containers/containers.conf[.d]: without CAP_SYS_RESOURCE its defaults cannot be applied (scripts/host-deps.sh molecule sets them)"
   [ "$(sysctl -n fs.inotify.max_user_instances)" -ge 1024 ] ||
-    die "fs.inotify.max_user_instances is $(sysctl -n fs.inotify.max_user_instances): every systemd in a container needs some; set it to 4096 (.ci/run does)"
+    die "fs.inotify.max_user_instances is $(sysctl -n fs.inotify.max_user_instances): every systemd in a container needs some; set it to 4096 (scripts/host-deps.sh molecule does)"
   command -v molecule >/dev/null || die "molecule is not in $VENV (scripts/setup.sh installs tests/requirements.txt)"
 }
 
@@ -102,11 +105,15 @@ ensure_image() {
 # ---------------------------------------------------------------------------------------
 # 3-4. packages, network, console; stopped again by cleanup
 CONSOLE_STATE=$MOL/console
+DEFAULT_CONSOLE_STATE=$MOL/default-console
 cleanup() {
   set +e
-  if [ -f "$CONSOLE_STATE/console.pid" ]; then
-    "$PYTHON" -m ansible_collections.duplicati.fleet.tests.emulator stop --state-dir "$CONSOLE_STATE" console
-  fi
+  local state
+  for state in "$CONSOLE_STATE" "$DEFAULT_CONSOLE_STATE"; do
+    if [ -f "$state/console.pid" ]; then
+      "$PYTHON" -m ansible_collections.duplicati.fleet.tests.emulator stop --state-dir "$state" console
+    fi
+  done
   podman rm -f -t 0 "$ANCHOR" >/dev/null 2>&1
   podman network exists "$NETWORK" 2>/dev/null && podman network rm -f "$NETWORK" >/dev/null 2>&1
   return 0
@@ -142,7 +149,29 @@ start_network_and_console() {
   (umask 077; printf '%sremotecontrol/register?token=%s\n' "$CONSOLE_URL" "$token" > "$CONSOLE_STATE/registration_url")
   # the passphrase that encrypts the secrets of agent.json, for the role's preload.json
   (umask 077; "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(18))' > "$CONSOLE_STATE/settings_passphrase")
+  # the server scenario's password, the password it is changed to, and its settings encryption key
+  local secret
+  for secret in server_password server_password_new server_key; do
+    (umask 077; "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(18))' > "$CONSOLE_STATE/$secret")
+  done
   lap "console at $CONSOLE_URL (bridge $bridge only)"
+  GATEWAY=$gateway
+}
+
+# The default address, a fresh one for each scenario so that its record is the scenario's: no
+# tokens, short claims (the probe in verify.yml gives up after a few seconds).
+start_default_console() {
+  if [ -f "$DEFAULT_CONSOLE_STATE/console.pid" ]; then
+    "$PYTHON" -m ansible_collections.duplicati.fleet.tests.emulator stop --state-dir "$DEFAULT_CONSOLE_STATE" console
+  fi
+  mkdir -p "$DEFAULT_CONSOLE_STATE"
+  chmod 700 "$DEFAULT_CONSOLE_STATE"
+  DEFAULT_CONSOLE_URL=$("$PYTHON" -m ansible_collections.duplicati.fleet.tests.emulator start console \
+      --state-dir "$DEFAULT_CONSOLE_STATE" --host "$GATEWAY" --port 0 --claim-retry-seconds 1 --claim-lifetime 3 \
+      | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["url"])') ||
+    die "the emulated default console did not start (log: $DEFAULT_CONSOLE_STATE/console.log)"
+  export DFLEET_DEFAULT_CONSOLE_URL=$DEFAULT_CONSOLE_URL
+  lap "default console at $DEFAULT_CONSOLE_URL"
 }
 
 build_packages() {
@@ -150,6 +179,11 @@ build_packages() {
   "$PYTHON" -m ansible_collections.duplicati.fleet.tests.emulator.packaging --out "$MOL/debs" >"$MOL/packaging.log" 2>&1 ||
     { cat "$MOL/packaging.log"; die "building the stand-in packages failed"; }
   lap "packages: $(cd "$MOL/debs" && printf '%s ' ./*.deb)"
+}
+
+default_console_requests() {
+  "$PYTHON" -c 'import json, sys, urllib.request
+print(json.load(urllib.request.urlopen(sys.argv[1] + "_emulator/requests"))["count"])' "$DEFAULT_CONSOLE_URL"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -181,14 +215,21 @@ main() {
   export DFLEET_MOLECULE_IMAGE=$IMAGE DFLEET_MOLECULE_NETWORK=$NETWORK DFLEET_MOLECULE_AGENT_DEB=${debs[0]}
   export DFLEET_CONSOLE_URL=$CONSOLE_URL DFLEET_REGISTRATION_URL_FILE=$CONSOLE_STATE/registration_url
   export DFLEET_PASSPHRASE_FILE=$CONSOLE_STATE/settings_passphrase
+  local server_debs=("$MOL"/debs/*-cli.deb)
+  export DFLEET_MOLECULE_SERVER_DEB=${server_debs[0]} DFLEET_SECRETS_DIR=$CONSOLE_STATE
   export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_LOCAL_TEMP=$MOL/home/tmp
+  # one line per scenario for scripts/test.sh to count
+  : > "$MOL/results.txt"
   for s in "${scenarios[@]}"; do
+    start_default_console
     lap "molecule test -s $s"
     if (cd "$COLL" && molecule test -s "$s"); then
-      lap "scenario $s passed"
+      lap "scenario $s passed (default console: $(default_console_requests) requests, the probes' included)"
+      echo "$s passed" >> "$MOL/results.txt"
     else
       rc=1; failed+=("$s")
       lap "scenario $s FAILED"
+      echo "$s failed" >> "$MOL/results.txt"
     fi
   done
   if [ $rc -eq 0 ]; then lap "all scenarios passed: ${scenarios[*]}"; else lap "failed scenarios: ${failed[*]}"; fi

@@ -3,76 +3,71 @@
 #   sanity, units (module_utils, modules, the emulator), integration (modules against the
 #   emulator), build (ansible-galaxy collection build + install, from the tarball and from a git
 #   checkout), lint (ruff, ansible-lint, antsibull-docs, antsibull-changelog, ansible-builder),
-#   ecosystem (AWX credential injection, rollout.yml through ansible-runner), molecule (when
-#   podman is present). Ends with one line "summary: N passed, N failed" and a non-zero exit on any failure.
+#   ecosystem (AWX credential injection, rollout.yml through ansible-runner), molecule (podman
+#   containers). First scripts/host-deps.sh (system packages, host settings), then .venv. Each
+#   stage is counted from structured results (JUnit XML, ansible-test's data, per-scenario exit
+#   codes). Ends with one line "summary: N passed, N failed" and a non-zero exit on any failure.
 # Usage: scripts/test.sh [stage ...]   (default: all stages)
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(sanity units integration build lint ecosystem molecule)
+# system packages and host settings first (installed as root, else the command to run)
+bash "$REPO/scripts/host-deps.sh" "${stages[@]}" || { echo "summary: 0 passed, 1 failed"; exit 1; }
 bash "$REPO/scripts/setup.sh" >/dev/null || { echo "summary: 0 passed, 1 failed"; exit 1; }
 sync_collection
 LOGS=$WORK/logs
 mkdir -p "$LOGS"
 export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
-stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(sanity units integration build lint ecosystem molecule)
 
 passed=0 failed=0 failed_stages=()
 count() { passed=$((passed + $1)); failed=$((failed + $2)); [ "$2" -eq 0 ] || failed_stages+=("$3"); }
 
+# count_results STAGE EXIT_CODE LOG KIND ARGS...: the stage's counts from the structured results
+# (scripts/results.py KIND ARGS...: JUnit XML, or ansible-test's integration data). A stage that
+# failed without a failed test in them (a crash, no results at all) counts as one failure; so
+# does one in which nothing ran.
+count_results() {
+  local stage=$1 rc=$2 log=$3 p f s names
+  shift 3
+  { read -r p f s; mapfile -t names; } < <(python "$REPO/scripts/results.py" "$@" 2>>"$log" || echo "0 0 0")
+  [ ${#names[@]} -eq 0 ] || printf '%s: FAILED %s\n' "$stage" "${names[@]}"
+  echo "$stage: $p passed, $f failed, $s skipped or not applicable (log: $log)"
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    grep -E '^(ERROR|FATAL)' "$log" | tail -20
+    echo "$stage: exited with $rc without a failed test in its results"
+    f=1
+  elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+    echo "$stage: no test ran"
+    f=1
+  fi
+  count "$p" "$f" "$stage"
+}
+
 stage_sanity() {
   say "ansible-test sanity"
-  command -v shellcheck >/dev/null || echo "note: shellcheck is not installed; ansible-test skips that sanity test (apt-get install shellcheck)"
   local log=$LOGS/sanity.log
-  (cd "$COLL" && ansible-test sanity --python 3.11 --local --color no) > "$log" 2>&1
-  local rc=$?
-  local total; total=$(grep -c '^Running sanity test' "$log")
-  local bad; bad=$(sed -n 's/^FATAL: The \([0-9]\+\) sanity test(s) listed below (out of \([0-9]\+\)) failed.*/\1/p' "$log")
-  grep -E '^(ERROR|FATAL)|^WARNING: (Required|Skipping)' "$log" | head -60
-  if [ $rc -ne 0 ]; then
-    bad=${bad:-1}
-    echo "sanity: $bad of $total tests failed"
-    count $((total - bad > 0 ? total - bad : 0)) "$bad" sanity
-  else
-    echo "sanity: $total tests passed"
-    count "$total" 0 sanity
-  fi
+  rm -rf "$COLL/tests/output/junit"
+  (cd "$COLL" && ansible-test sanity --python 3.11 --local --color no --junit) > "$log" 2>&1
+  count_results sanity $? "$log" junit "$COLL/tests/output/junit"
 }
 
 stage_units() {
   say "ansible-test units"
   local log=$LOGS/units.log
+  rm -rf "$COLL/tests/output/junit"
   (cd "$COLL" && ansible-test units --python 3.11 --local --color no) > "$log" 2>&1
-  local rc=$?
-  # ansible-test runs one pytest session per group (modules, module_utils, other tests)
-  local p=0 f=0 line n
-  while read -r line; do
-    echo "$line"
-    n=$(sed -n 's/.* \([0-9]\+\) passed.*/\1/p' <<<"$line"); p=$((p + ${n:-0}))
-    n=$(sed -n 's/.* \([0-9]\+\) failed.*/\1/p' <<<"$line"); f=$((f + ${n:-0}))
-    n=$(sed -n 's/.* \([0-9]\+\) errors\?.*/\1/p' <<<"$line"); f=$((f + ${n:-0}))
-  done < <(grep -E '^=+ .*(passed|failed|error|no tests ran).* in [0-9.]+s' "$log")
-  if [ $rc -ne 0 ]; then
-    grep -E '^(FAILED|ERROR) |^FATAL' "$log" | head -40
-    [ "$f" -gt 0 ] || f=1
-  fi
-  count "$p" "$f" units
+  count_results units $? "$log" junit "$COLL/tests/output/junit"
 }
 
 stage_integration() {
   say "ansible-test integration (local, against the emulator)"
-  local log=$LOGS/integration.log
-  (cd "$COLL" && ansible-test integration --python 3.11 --local --color no) > "$log" 2>&1
-  local rc=$?
-  local targets; targets=$(grep -cE '^Running .* integration test (role|script)' "$log")
-  grep -E 'PLAY RECAP|failed=[1-9]|^ERROR|^FATAL' "$log" | tail -20
-  if [ $rc -ne 0 ]; then
-    echo "integration: failed (see $log)"
-    count $((targets > 0 ? targets - 1 : 0)) 1 integration
-  else
-    echo "integration: $targets targets passed"
-    count "$targets" 0 integration
-  fi
+  local log=$LOGS/integration.log targets
+  rm -rf "$COLL/tests/output/data"
+  mapfile -t targets < <(cd "$COLL" && ansible-test integration --list-targets 2>/dev/null)
+  (cd "$COLL" && ansible-test integration --python 3.11 --local --color no --continue-on-error) > "$log" 2>&1
+  count_results integration $? "$log" integration "$COLL/tests/output/data" "${targets[@]}"
 }
 
 stage_build() {
@@ -148,35 +143,27 @@ stage_lint() {
 stage_ecosystem() {
   say "ecosystem: AWX credential injection + playbooks/rollout.yml through ansible-runner"
   local log=$LOGS/ecosystem.log
-  (cd "$COLL" && python -m pytest -q -p no:cacheprovider tests/ecosystem) > "$log" 2>&1
-  local rc=$?
-  local line; line=$(grep -E '^=* *[0-9]+ (passed|failed)|no tests ran|error' "$log" | tail -1)
-  echo "ecosystem: ${line:-no result line}"
-  local p f
-  p=$(sed -n 's/.*\b\([0-9]\+\) passed.*/\1/p' <<<"$line"); p=${p:-0}
-  f=$(sed -n 's/.*\b\([0-9]\+\) failed.*/\1/p' <<<"$line"); f=${f:-0}
-  if [ $rc -ne 0 ]; then
-    grep -E '^(FAILED|ERROR) |^E  ' "$log" | head -30
-    [ "$f" -gt 0 ] || f=1
-  elif [ "$p" -eq 0 ]; then
-    echo "ecosystem: no test ran"; f=1
-  fi
-  count "$p" "$f" ecosystem
+  rm -f "$LOGS/ecosystem.xml"
+  (cd "$COLL" && python -m pytest -q -p no:cacheprovider --junit-xml "$LOGS/ecosystem.xml" tests/ecosystem) > "$log" 2>&1
+  count_results ecosystem $? "$log" junit "$LOGS/ecosystem.xml"
 }
 
 stage_molecule() {
   local scenarios=("$REPO"/extensions/molecule/*/molecule.yml)
   [ -e "${scenarios[0]}" ] || return 0
   say "molecule"
-  if ! command -v podman >/dev/null; then
-    echo "molecule: podman is not installed; scenarios not run (.ci/run installs it)"
-    count 0 1 molecule
-    return
-  fi
+  local results=$WORK/molecule/results.txt p=0 f=0 name outcome
+  rm -f "$results"
   bash "$REPO/scripts/molecule.sh" > "$LOGS/molecule.log" 2>&1
   local rc=$?
   grep -E '^(INFO|CRITICAL|ERROR).*(scenario|Scenario)|failed=|RECAP' "$LOGS/molecule.log" | tail -20
-  if [ $rc -eq 0 ]; then count "${#scenarios[@]}" 0 molecule; else count 0 1 molecule; fi
+  # one line "<scenario> passed|failed" per scenario run (scripts/molecule.sh)
+  while read -r name outcome; do
+    if [ "$outcome" = passed ]; then p=$((p + 1)); else f=$((f + 1)); echo "molecule: FAILED $name"; fi
+  done < <(cat "$results" 2>/dev/null)
+  echo "molecule: $p passed, $f failed (log: $LOGS/molecule.log)"
+  if [ $rc -ne 0 ] && [ $f -eq 0 ]; then tail -5 "$LOGS/molecule.log"; f=1; fi
+  count "$p" "$f" molecule
 }
 
 for s in "${stages[@]}"; do "stage_$s"; done

@@ -2,8 +2,6 @@
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
@@ -155,8 +153,8 @@ import re
 
 from ansible.errors import AnsibleLookupError
 from ansible.module_utils.common.text.converters import to_native, to_text
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, unquote, urljoin, urlsplit
 from ansible.module_utils.urls import ConnectionError, SSLValidationError, open_url
 from ansible.plugins.lookup import LookupBase
 

@@ -42,8 +42,6 @@ than one chunk, the HMAC and the writing of the output run in two background thr
 chunks in flight.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import datetime
 import functools

@@ -23,8 +23,6 @@ Also here: the installed binary per OS, the installed version (``autoupdate.mani
 and the package type (``package_type_id.txt``) of an install folder.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import json
 import os

@@ -14,8 +14,6 @@ Settings are handled as a dict with the JSON names as keys: ``jwt``, ``serverUrl
 Values in the dict are always decrypted.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import datetime
 import os
@@ -121,15 +119,7 @@ def _pairs_hook(pairs):
 
 
 def _json_type(value):
-    if isinstance(value, _Pairs):
-        return 'an object'
-    if isinstance(value, list):
-        return 'an array'
-    if isinstance(value, bool):
-        return 'a boolean'
-    if isinstance(value, (int, float)):
-        return 'a number'
-    return type(value).__name__
+    return 'an object' if isinstance(value, _Pairs) else dotnet_json.json_type_name(value)
 
 
 def _fold(pairs, allowed):

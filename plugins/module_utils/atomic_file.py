@@ -13,8 +13,6 @@ On any error the temporary file is removed and the old file is left untouched.
 ``file_lock`` serialises two runs that converge the same file on the same host.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import contextlib
 import errno

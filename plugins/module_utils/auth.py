@@ -35,8 +35,6 @@ token, so the server invalidates the whole token family (ServerUtil sends none).
 No secret is ever logged, returned or put in an error message.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import os
 import time

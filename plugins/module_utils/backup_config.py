@@ -15,16 +15,13 @@
   setting or a target URL (they carry passwords).
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import copy
 import json
 import re
 
+from ansible_collections.duplicati.fleet.plugins.module_utils.aescrypt import decrypt_bytes, is_aescrypt
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import AESCryptError, DuplicatiError
-
-AES_MAGIC = b'AES'
 
 # Metadata keys list-backups --detailed prints, and how each is returned.
 _DETAIL_KEYS = (
@@ -133,11 +130,6 @@ def describe_backup(entry, detailed=False):
     return result
 
 
-def is_encrypted(data):
-    """True if the file is AES Crypt (its first 3 bytes are ``AES``), as the server decides on import."""
-    return bytes(data[:3]) == AES_MAGIC
-
-
 def read_export(data, passphrase=None, source='the configuration'):
     """The configuration in an exported file (bytes) as a dict: ``(config, encrypted)``.
 
@@ -146,12 +138,11 @@ def read_export(data, passphrase=None, source='the configuration'):
     is not a JSON object with a ``Backup`` object.
     """
     data = bytes(data)
-    encrypted = is_encrypted(data)
+    encrypted = is_aescrypt(data)
     if encrypted:
         if not passphrase:
             raise DuplicatiError('%s is encrypted (AES Crypt) but no passphrase was given.' % _cap(source),
                                  hint='Set the passphrase the file was exported with.')
-        from ansible_collections.duplicati.fleet.plugins.module_utils.aescrypt import decrypt_bytes
         try:
             data = decrypt_bytes(data, passphrase)
         except AESCryptError as err:

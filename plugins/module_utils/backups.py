@@ -16,16 +16,13 @@ The calls are the ones ``duplicati-server-util`` makes (protocol sheet §4.4, §
   passphrase, direct: true, replace_settings}`` → ``{Id}``.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import base64
 import json
 
+from ansible_collections.duplicati.fleet.plugins.module_utils.aescrypt import is_aescrypt
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.transport import Failure, quote_segment
-
-AES_MAGIC = b'AES'
 
 # Reasons of a refused DELETE (BackupPutDelete.cs ExecuteDelete) and what to do about them.
 _DELETE_REASONS = {
@@ -181,14 +178,9 @@ def export_backup(client, ident, passphrase=None, export_passwords=False):
 def _attachment_name(disposition):
     if not disposition or 'filename=' not in disposition:
         return None
-    from ansible.module_utils.six.moves.urllib.parse import unquote
+    from urllib.parse import unquote
     name = disposition.split('filename=', 1)[1].split(';', 1)[0].strip().strip('"')
     return unquote(name) or None
-
-
-def is_encrypted_export(data):
-    """True if the exported file is AES Crypt (its first 3 bytes are ``AES``), as the server decides."""
-    return bytes(data[:3]) == AES_MAGIC
 
 
 def import_backup(client, data, passphrase=None, import_metadata=False, backup_passphrase=None, backup_url=None, replace_settings=None):
@@ -200,7 +192,7 @@ def import_backup(client, data, passphrase=None, import_metadata=False, backup_p
     """
     if not data:
         raise DuplicatiError('Nothing to import: the configuration file is empty.')
-    if is_encrypted_export(data) and not passphrase:
+    if is_aescrypt(data) and not passphrase:
         raise DuplicatiError('The configuration file is encrypted (AES Crypt) but no passphrase was given.',
                              hint='Set the passphrase the file was exported with.')
     replace = dict(replace_settings or {})

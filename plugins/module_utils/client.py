@@ -14,8 +14,6 @@ handler sends it). A 401 that carries Duplicati's ``{Error, Code}`` body comes f
 endpoint itself ("Forever tokens are not enabled") and is reported as it is.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import os
 

@@ -14,8 +14,6 @@ can inject them. A module writes::
 It imports only ``ansible.module_utils.basic`` and the transport's defaults.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import copy
 

@@ -11,8 +11,6 @@ so every OS can be computed and tested anywhere.  ``*_for_host`` wrappers fill t
 for the host the module runs on.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import ntpath
 import os
@@ -65,7 +63,7 @@ INSTALL_DIRS = {
 WINDOWS_SERVICE_DATA_FOLDER = 'C:\\ProgramData\\Duplicati'
 # The agent.json of the agent service as the packages install it.
 ROOT_SERVICE_DATA_FOLDER = '/root/.config/Duplicati'
-# macOS agent run as a LaunchDaemon (the collection's scope=system), given to it with --server-datafolder.
+# macOS agent run as a LaunchDaemon (the collection's macos_scope=system), given to it with --server-datafolder.
 MACOS_SYSTEM_DATA_FOLDER = '/Library/Application Support/Duplicati'
 
 
@@ -298,11 +296,6 @@ def default_file_path(filename, os_name, args=None, env=None, home=None, install
 def agent_settings_path(os_name, args=None, env=None, home=None, install_dir=None, exists=None, cwd='/'):
     """Default ``agent.json`` of an agent process with these args/env/home."""
     return default_file_path(AGENT_SETTINGS_FILENAME, os_name, args, env, home, install_dir, exists, cwd)
-
-
-def server_database_path(os_name, args=None, env=None, home=None, install_dir=None, exists=None, cwd='/'):
-    folder, dummy = resolve_data_folder(os_name, args, env, home, install_dir, SERVER_DATABASE_FILENAME, exists, cwd)
-    return _pathmod(normalize_os(os_name)).join(folder, SERVER_DATABASE_FILENAME)
 
 
 def service_agent_settings_path(os_name, home=None, windows_service=True, macos_scope='user'):

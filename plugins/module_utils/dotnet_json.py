@@ -19,8 +19,6 @@ Values that .NET formats itself rather than as text (DateTimeOffset) are passed 
 ``RawString`` and written without escaping.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import json
 
@@ -29,6 +27,21 @@ from ansible_collections.duplicati.fleet.plugins.module_utils.errors import Dupl
 # Characters the default JavaScriptEncoder refuses to write literally.
 _HTML_SENSITIVE = frozenset('"&\'+<>`')
 _SHORT_ESCAPES = {'\\': '\\\\', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
+
+
+def json_type_name(value):
+    """What a parsed JSON value is, for error messages: 'an object', 'an array', 'null', ..."""
+    if isinstance(value, dict):
+        return 'an object'
+    if isinstance(value, list):
+        return 'an array'
+    if isinstance(value, bool):
+        return 'a boolean'
+    if isinstance(value, (int, float)):
+        return 'a number'
+    if value is None:
+        return 'null'
+    return 'a string'
 
 
 class RawString(str):

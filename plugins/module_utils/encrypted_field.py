@@ -23,8 +23,6 @@ the key string. This mirrors ``Duplicati/Library/Encryption/EncryptedFieldHelper
   Agent and ServerUtil, ``encrypt_field`` then returns the value unencrypted.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import binascii
 import hashlib

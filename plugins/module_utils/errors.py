@@ -8,9 +8,6 @@ user can act on. A module catches it once and hands ``str(err)`` to ``fail_json`
 message says what failed, the hint says what to do about it.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 
 class DuplicatiError(Exception):
     """A failure of the library layer, described for the person running the playbook.

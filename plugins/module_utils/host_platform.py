@@ -9,8 +9,6 @@ that gathered facts and one that did not take the same decisions. The OS family 
 are told apart, every other Linux host reports its ``ID`` as Ansible would name it or ``Linux``.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import platform
 import re

@@ -15,8 +15,6 @@ Holding the signing key (readable from the server database) is enough to mint a 
 token, which is what ServerUtil does (``signin_token``).
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import base64
 import binascii

@@ -7,10 +7,8 @@ Its own small file, so that modules which only need to mask a URL (``agent_runne
 modules built on it) do not import the HTTP machinery of ``registration``.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
-from ansible.module_utils.six.moves.urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 MASK = '********'
 

@@ -28,8 +28,6 @@ account. It never appears in an error message, a result or a log line from here;
 ``redact`` removes it (and each of its query values) from any text.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import datetime
 import json
@@ -41,8 +39,8 @@ import subprocess
 import time
 import uuid
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import parse_qsl, urlsplit
+from urllib.error import HTTPError, URLError
+from urllib.parse import parse_qsl, urlsplit
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import SSLValidationError, open_url
 

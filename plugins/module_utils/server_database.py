@@ -12,8 +12,6 @@ Server settings are the rows of the ``Option`` table with ``BackupID = -2``
 settings encryption key, as ``Connection.GetSettings`` does.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import contextlib
 import json

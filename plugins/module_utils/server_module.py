@@ -21,8 +21,6 @@ into one ``fail_json(msg=...)`` without a traceback, and passes on the client's
 warnings (a stored login that was refused, a token saved unencrypted).
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -36,12 +34,17 @@ class ServerModule(object):
 
     :param argument_spec: the module's own options (must not reuse a connection option name).
     :param persist: ask for a long-lived login saved to ``settings_file`` (``server_login``).
+    :param secret_values: a function of the parameters that returns the secret strings among them
+        (values inside dict options, which ``no_log`` cannot mark); they are masked in the logged
+        invocation and in everything the module returns.
     Other keyword arguments (``mutually_exclusive``, ``required_if``, ...) go to ``AnsibleModule``.
     """
 
-    def __init__(self, argument_spec, persist=False, **kwargs):
+    def __init__(self, argument_spec, persist=False, secret_values=None, **kwargs):
         kwargs.setdefault('supports_check_mode', True)
-        self.module = AnsibleModule(argument_spec=server_argument_spec(**argument_spec), **kwargs)
+        self.module = _module_class(secret_values)(argument_spec=server_argument_spec(**argument_spec), **kwargs)
+        if secret_values is not None:
+            self.module.no_log_values.update(secret_values(self.module.params))
         self.persist = persist
         self._client = None
 
@@ -114,6 +117,34 @@ class ServerModule(object):
             self.module.warn(message)
         # warnings are reported once, even if exit follows a failed exit in tests
         self._client.auth.warnings[:] = []
+
+
+def _module_class(secret_values):
+    """An ``AnsibleModule`` that adds ``secret_values(params)`` (if given) to its no-log values before it logs
+    the invocation, and that passes a number or bool given for a dict option with suboptions on as text:
+    ansible-core reports that as a wrong type, where it would fail with a traceback (``set_fallbacks``
+    runs before the type check of suboptions)."""
+    class ServerAnsibleModule(AnsibleModule):
+        def _load_params(self):
+            super(ServerAnsibleModule, self)._load_params()
+            for name, spec in self.argument_spec.items():
+                value = self.params.get(name)
+                if spec.get('options') and value is not None and not _suboption_shaped(spec, value):
+                    self.params[name] = str(value)
+
+        def _log_invocation(self):
+            if secret_values is not None:
+                self.no_log_values.update(secret_values(self.params))
+            super(ServerAnsibleModule, self)._log_invocation()
+    return ServerAnsibleModule
+
+
+def _suboption_shaped(spec, value):
+    """Whether ``value`` has a shape ansible-core can check against the suboptions of ``spec`` without failing:
+    a dict or text for a dict option, and a list of those (or text) for a list of dicts."""
+    if isinstance(value, (dict, str)):
+        return True
+    return spec.get('type') == 'list' and isinstance(value, list) and all(isinstance(item, (dict, str)) for item in value)
 
 
 def diff_result(result, before, after):

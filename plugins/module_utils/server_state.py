@@ -12,8 +12,6 @@
 * ``GET <host_url>health``: no authentication, no ``api/v1`` prefix, 10 s timeout.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 

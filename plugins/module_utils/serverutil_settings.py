@@ -12,8 +12,6 @@ Only ``RefreshToken`` is encrypted (``enc-v1:``) with ``--settings-encryption-ke
 Entries are dicts with those four keys; ``RefreshToken`` in a loaded entry is decrypted.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import os
 import re

@@ -18,15 +18,13 @@ shell that sources the file) for any argument without a newline or NUL;
 ``parse_daemon_opts`` reads it back.
 
 macOS (§9.4) runs the package's LaunchAgent for the console user, or, with
-``scope=system``, a LaunchDaemon written here so that the agent runs without anyone
+``macos_scope=system``, a LaunchDaemon written here so that the agent runs without anyone
 logged in. There the options are the plist's ``ProgramArguments``.
 
 ``plan_actions`` is the one place that decides what to do: start, stop, enable,
 disable, and restart only when asked or when the options of a running service changed.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import os
 import plistlib
@@ -42,7 +40,7 @@ OPTIONS_BASENAMES = {'agent': 'duplicati-agent', 'server': 'duplicati'}
 OPTIONS_DIRS = {'deb': '/etc/default', 'rpm': '/etc/sysconfig'}
 OPTIONS_VARIABLE = 'DAEMON_OPTS'
 
-# macOS: the package's LaunchAgents (§9.4) and the LaunchDaemons written for scope=system.
+# macOS: the package's LaunchAgents (§9.4) and the LaunchDaemons written for macos_scope=system.
 LAUNCHD_PACKAGE_AGENTS = {
     'agent': ('com.duplicati.agent.launchagent', '/Library/LaunchAgents/com.duplicati.agent.launchagent.plist',
               ['/usr/local/duplicati-agent/duplicati-agent', 'run']),

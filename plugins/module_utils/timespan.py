@@ -17,8 +17,6 @@ Used for pause durations, ``--webservice-token-duration`` and other options:
 Duplicati reads back to the same number (``1h30m``, ``1D``, ``30D``/``1M``).
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import re
 

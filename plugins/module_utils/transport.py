@@ -26,8 +26,6 @@ thumbprints (``host_certificates``), the server's certificate must be one of the
   what to do about it. This file is the only place that translates failures.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 import email.utils
 import hashlib
@@ -37,9 +35,9 @@ import socket
 import ssl
 import time
 
-from ansible.module_utils.six.moves.http_client import HTTPException
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urljoin, urlsplit
+from http.client import HTTPException
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import Request, SSLValidationError
 

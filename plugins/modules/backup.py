@@ -3,8 +3,6 @@
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
@@ -12,7 +10,10 @@ module: backup
 short_description: Make sure a backup configuration exists on a Duplicati server, or does not
 version_added: 0.1.0
 description:
-  - With O(state=present), imports a backup configuration (an exported file, or a dict in the export format)
+  - With O(state=present) and O(definition), converges the backup named O(name) to the declared job
+    ("backup jobs as code"), B(whether or not it exists) - created when absent, updated in place (same ID,
+    local database, metadata and run history) when it differs, left alone when it is the same.
+  - With O(state=present) and O(src) or O(config), imports a backup configuration (an exported file, or a dict in the export format)
     under the name O(name), like C(duplicati-server-util import), B(only when no backup with that name exists).
     An existing backup with that name is left as it is, whatever its configuration.
   - With O(state=absent), deletes the backup with that name (or O(id)), like C(duplicati-server-util delete).
@@ -27,7 +28,9 @@ attributes:
     description: The file or dict is read and checked (and decrypted) and the server is asked which backups exist; nothing is imported or deleted.
   diff_mode:
     support: full
-    description: Shows the backup (name, ID) before and after.
+    description:
+      - With O(definition), the definition before and after, field by field, with secret values masked.
+      - Otherwise the backup (name, ID) before and after.
 requirements:
   - The Python package C(cryptography) on the managed host to check an encrypted O(src) before it is sent.
 options:
@@ -44,10 +47,77 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  definition:
+    description:
+      - The backup job, declared. The playbook is the source of truth - what the definition does not list
+        (a setting, a filter, a schedule) is removed from the backup.
+      - Compared after the normalisation the server applies or that makes no difference to it - option names with
+        or without C(--), sizes (V(50mb) = V(50MB)), durations (V(1W) = V(7D)), the days of the week and the sources in any order,
+        and only the time of day of the schedule (the server moves the date to the next run).
+      - Secret values (O(definition.passphrase), settings whose name says password, passphrase, secret, token or key,
+        credentials in O(definition.target_url)) are compared but never returned; the diff shows C(********).
+        A value given as C(********) (as M(duplicati.fleet.backup_info) returns it) keeps the value the server has.
+      - M(duplicati.fleet.backup_info) returns each backup's definition in this shape.
+      - Mutually exclusive with O(src), O(config), O(passphrase) and O(replace_settings).
+    type: dict
+    suboptions:
+      description:
+        description: The backup description.
+        type: str
+        default: ''
+      tags:
+        description: The tags of the backup.
+        type: list
+        elements: str
+        default: []
+      target_url:
+        description:
+          - Where the backup is stored, as a Duplicati storage URL (C(file:///srv/backups/home), C(s3://bucket/path?auth-username=...)).
+          - Credentials in it (user info, query values whose name says password, secret, token or key) are masked in the output.
+        type: str
+        required: true
+      sources:
+        description: The folders and files to back up (compared in any order, as the server does not keep it).
+        type: list
+        elements: str
+        required: true
+      passphrase:
+        description:
+          - The encryption passphrase of the backup (the C(passphrase) setting). Without it, the server refuses the backup
+            unless O(definition.settings) has C(--no-encryption=true).
+        type: str
+      schedule:
+        description: When the backup runs. Without it the backup runs only on demand.
+        type: dict
+        suboptions:
+          repeat:
+            description: How often, as a Duplicati duration (V(1D), V(12h), V(1W)); more than 5 minutes.
+            type: str
+            required: true
+          time:
+            description:
+              - The time of day of the runs, C(HH:MM) in UTC, or with an offset (V(02:00+01:00)).
+              - Without it the time of day is not managed (a new schedule starts at 00:00 UTC).
+            type: str
+          allowed_days:
+            description: The days the backup may run (V(mon) ... V(sun)); empty means every day.
+            type: list
+            elements: str
+      settings:
+        description:
+          - The advanced options of the backup, named as Duplicati names them (V(keep-versions), V(--dblock-size), ...),
+            with string values.
+        type: dict
+        default: {}
+      filters:
+        description: Filters in order, each starting with V(+) (include) or V(-) (exclude), for example V(-*.tmp).
+        type: list
+        elements: str
+        default: []
   src:
     description:
       - An exported configuration file on the managed host, encrypted (AES Crypt) or plain JSON.
-      - Mutually exclusive with O(config). One of them is required with O(state=present).
+      - Mutually exclusive with O(config). With O(state=present), one of O(src), O(config) and O(definition) is required.
     type: path
   config:
     description:
@@ -98,6 +168,19 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: The nightly home backup, as code
+  duplicati.fleet.backup:
+    name: nightly-home
+    definition:
+      description: Home folders, nightly
+      target_url: "file:///srv/backups/home"
+      sources: [/home/]
+      passphrase: "{{ vault_backup_passphrase }}"
+      schedule: {repeat: 1D, time: "02:00", allowed_days: [mon, tue, wed, thu, fri]}
+      settings: {keep-versions: "5", dblock-size: 50mb}
+      filters: ["-*.tmp"]
+    password: "{{ duplicati_password }}"
+
 - name: Import the backup "Documents" from an encrypted export, once
   duplicati.fleet.backup:
     name: Documents
@@ -129,9 +212,20 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+definition:
+  description: With O(definition), the backup's definition after the module ran (in check mode, the one it would have), secrets masked.
+  returned: when O(definition) is given
+  type: dict
+  sample: {"description": "Home folders, nightly", "passphrase": "********", "target_url": "file:///srv/backups/home"}
+changed_fields:
+  description: With O(definition), the fields that differed (V(settings.<option>) for one option); all of them for a new backup.
+  returned: when O(definition) is given
+  type: list
+  elements: str
+  sample: [description, schedule, settings.keep-versions]
 backup:
   description:
-    - The backup after the module ran, V(null) when it does not exist (O(state=absent), or a check-mode import).
+    - The backup after the module ran, V(null) when it does not exist (O(state=absent), or a check-mode import or create).
   returned: always
   type: dict
   sample: {"id": "4", "name": "Documents"}
@@ -146,11 +240,9 @@ backup:
 
 import time
 
-from ansible.module_utils.six import string_types
-
-from ansible_collections.duplicati.fleet.plugins.module_utils import backups
-from ansible_collections.duplicati.fleet.plugins.module_utils.aescrypt import HAS_CRYPTOGRAPHY
-from ansible_collections.duplicati.fleet.plugins.module_utils.backup_config import check_config, encode_config, is_encrypted, read_export
+from ansible_collections.duplicati.fleet.plugins.module_utils import backup_definition, backups
+from ansible_collections.duplicati.fleet.plugins.module_utils.aescrypt import HAS_CRYPTOGRAPHY, is_aescrypt
+from ansible_collections.duplicati.fleet.plugins.module_utils.backup_config import check_config, encode_config, read_export
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.server_module import ServerModule, diff_result
 
@@ -189,7 +281,7 @@ def _replace_settings(params):
             value = 'true' if value else 'false'
         elif isinstance(value, (list, tuple)):
             raise DuplicatiError('Invalid replace_settings value for %s: give a string (several sources are joined with ":").' % key)
-        elif not isinstance(value, string_types):
+        elif not isinstance(value, str):
             value = str(value)
         replace[str(key)] = value
     for key in list(replace):
@@ -210,7 +302,7 @@ def _configuration(params):
             data = handle.read()
     except (IOError, OSError) as err:
         raise DuplicatiError('Cannot read %s: %s' % (path, err.strerror or err), hint='Check the src option.')
-    if is_encrypted(data) and not HAS_CRYPTOGRAPHY:
+    if is_aescrypt(data) and not HAS_CRYPTOGRAPHY:
         if not params['passphrase']:
             raise DuplicatiError('%s is encrypted (AES Crypt) but no passphrase was given.' % path,
                                  hint='Set the passphrase the file was exported with.')
@@ -219,15 +311,27 @@ def _configuration(params):
     return data
 
 
+def converge(server):
+    """``state=present`` with a definition: create, update in place, or nothing (backup_definition.converge)."""
+    result = backup_definition.converge(server.client, server.params['name'], server.params['definition'], check_mode=server.check_mode)
+    entry, before, after = result.pop('entry'), result.pop('before'), result.pop('after')
+    result['backup'] = _view(entry)
+    if server.diff_mode:
+        diff_result(result, before, after)
+    return result
+
+
 def present(server):
     params = server.params
+    if params['definition'] is not None:
+        return converge(server)
     data = _configuration(params)
     entry = _by_name(server.client, params['name'])
     if entry is not None:
         return dict(changed=False, backup=_view(entry))
     result = dict(changed=True, backup=None)
     if not server.check_mode:
-        entry = backups.import_backup(server.client, data, passphrase=params['passphrase'] if is_encrypted(data) else None,
+        entry = backups.import_backup(server.client, data, passphrase=params['passphrase'] if is_aescrypt(data) else None,
                                       import_metadata=params['import_metadata'], replace_settings=_replace_settings(params))
         result['backup'] = _view(entry)
     if server.diff_mode:
@@ -268,6 +372,20 @@ def main():
         state=dict(type='str', default='present', choices=['present', 'absent']),
         src=dict(type='path'),
         config=dict(type='dict'),
+        definition=dict(type='dict', options=dict(
+            description=dict(type='str', default=''),
+            tags=dict(type='list', elements='str', default=[]),
+            target_url=dict(type='str', required=True),
+            sources=dict(type='list', elements='str', required=True),
+            passphrase=dict(type='str', no_log=True),
+            schedule=dict(type='dict', options=dict(
+                repeat=dict(type='str', required=True),
+                time=dict(type='str'),
+                allowed_days=dict(type='list', elements='str'),
+            )),
+            settings=dict(type='dict', default={}),
+            filters=dict(type='list', elements='str', default=[]),
+        )),
         passphrase=dict(type='str', no_log=True),
         import_metadata=dict(type='bool', default=False),
         replace_settings=dict(type='dict'),
@@ -278,8 +396,9 @@ def main():
     )
     ServerModule(
         argument_spec,
-        mutually_exclusive=[('src', 'config')],
-        required_if=[('state', 'present', ('name',)), ('state', 'present', ('src', 'config'), True)],
+        mutually_exclusive=[('src', 'config', 'definition'), ('definition', 'passphrase'), ('definition', 'replace_settings')],
+        required_if=[('state', 'present', ('name',)), ('state', 'present', ('src', 'config', 'definition'), True)],
+        secret_values=lambda params: backup_definition.secret_values(params.get('definition')),
         required_one_of=[('name', 'id')],
     ).execute(run)
 

@@ -3,8 +3,6 @@
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
@@ -131,8 +129,6 @@ encrypted:
 
 import os
 
-from ansible.module_utils.six import integer_types
-
 from ansible_collections.duplicati.fleet.plugins.module_utils import backups
 from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import resolve_gid, resolve_uid, write_atomic
 from ansible_collections.duplicati.fleet.plugins.module_utils.backup_config import read_export, same_configuration, summarize_config
@@ -142,7 +138,7 @@ from ansible_collections.duplicati.fleet.plugins.module_utils.server_module impo
 
 def file_mode(value):
     """The ``mode`` option as an int: an octal string ('0600') or a number (YAML 0600 arrives as 384)."""
-    if isinstance(value, integer_types) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
         mode = value
     else:
         text = str(value).strip()

@@ -3,8 +3,6 @@
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
@@ -41,8 +39,9 @@ options:
     type: bool
     default: false
 notes:
-  - The target URL and the options of a backup can carry credentials, so they are not returned.
-    Use M(duplicati.fleet.backup_export) to get a full configuration.
+  - RV(backups[].definition) has the target URL and the options of each backup with their secret values masked
+    (C(********)); use M(duplicati.fleet.backup_export) with O(duplicati.fleet.backup_export#module:export_passwords=true) to get them.
+  - The definitions take one request per backup (C(GET api/v1/backup/{id})).
 seealso:
   - module: duplicati.fleet.backup
   - module: duplicati.fleet.backup_export
@@ -131,6 +130,15 @@ backups:
           type: list
           elements: str
           sample: [mon, tue, wed, thu, fri]
+    definition:
+      description:
+        - The backup job in the shape of the O(duplicati.fleet.backup#module:definition) option of M(duplicati.fleet.backup),
+          secret values masked (C(********)). Given back to M(duplicati.fleet.backup), a masked value keeps the value the server has,
+          so it can be edited and applied again.
+      type: dict
+      sample: {"description": "Home folders", "tags": [], "target_url": "file:///srv/backups/home", "sources": ["/home/"],
+               "passphrase": "********", "schedule": {"repeat": "1D", "time": "02:00", "allowed_days": ["mon", "tue"]},
+               "settings": {"keep-versions": "5"}, "filters": ["-*.tmp"]}
     metadata:
       description: The metadata the server keeps for the backup (key/value strings), as the API returns it.
       type: dict
@@ -167,7 +175,7 @@ backups:
           type: str
 '''
 
-from ansible_collections.duplicati.fleet.plugins.module_utils import backups
+from ansible_collections.duplicati.fleet.plugins.module_utils import backup_definition, backups
 from ansible_collections.duplicati.fleet.plugins.module_utils.backup_config import describe_backup
 from ansible_collections.duplicati.fleet.plugins.module_utils.server_module import ServerModule
 
@@ -177,7 +185,13 @@ def run(server):
         entries = [backups.require_backup(server.client, server.params['backup'])]
     else:
         entries = backups.list_backups(server.client)
-    return dict(changed=False, backups=[describe_backup(e, detailed=server.params['detailed']) for e in entries])
+    result = []
+    for entry in entries:
+        described = describe_backup(entry, detailed=server.params['detailed'])
+        full = backups.get_backup(server.client, described['id'])
+        described['definition'] = backup_definition.masked(backup_definition.from_server(full))
+        result.append(described)
+    return dict(changed=False, backups=result)
 
 
 def main():

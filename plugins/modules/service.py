@@ -3,8 +3,6 @@
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
 
 DOCUMENTATION = r'''
 ---
@@ -21,8 +19,8 @@ description:
   - Every option is quoted so that systemd (and a shell sourcing the file) hands exactly that argument to the
     service binary. Other lines of the file are kept.
   - A running service is restarted only when its options changed or when O(state=restarted).
-  - On macOS the options are the C(ProgramArguments) of the launchd job. O(scope=user) uses the package's
-    LaunchAgent for the logged-in console user; O(scope=system) writes a LaunchDaemon so the agent runs without
+  - On macOS the options are the C(ProgramArguments) of the launchd job. O(macos_scope=user) uses the package's
+    LaunchAgent for the logged-in console user; O(macos_scope=system) writes a LaunchDaemon so the agent runs without
     anyone logged in, and takes the package's LaunchAgent out of the way.
 author:
   - duplicati.fleet maintainers (!UNKNOWN)
@@ -58,14 +56,16 @@ options:
       - Path of the options file (Linux). Default is the C(EnvironmentFile) of the installed unit, else
         C(/etc/default/...) on deb systems and C(/etc/sysconfig/...) on rpm systems.
     type: path
-  scope:
+  macos_scope:
     description:
       - macOS only. V(user) drives the package's LaunchAgent in the console user's C(gui/<uid>) domain.
       - V(system) installs C(/Library/LaunchDaemons/com.duplicati.<name>.launchdaemon.plist) running as root
         without a logged-in user, and boots out and disables the package's LaunchAgent.
+      - The same name as M(duplicati.fleet.agent_info)'s option. The alias O(scope) is deprecated.
     type: str
     choices: [user, system]
     default: user
+    aliases: [scope]
 notes:
   - Needs root to write the options file and control system services.
   - The options file is written atomically; it keeps its mode, or gets 0644 (0600 when it holds a secret option).
@@ -105,7 +105,7 @@ EXAMPLES = r'''
 - name: On a Mac, run the agent as a LaunchDaemon so it works without a logged-in user
   duplicati.fleet.service:
     name: agent
-    scope: system
+    macos_scope: system
     enabled: true
     state: started
 '''
@@ -258,7 +258,7 @@ def converge_launchd(module, params):
     base = package_args[:len(default_args)]
     result = {'options_changed': False}
     actions = []
-    if params['scope'] == 'system':
+    if params['macos_scope'] == 'system':
         label, path = sm.LAUNCHD_SYSTEM_DAEMONS[name]
         job = sm.LaunchdService(module, label, path, 'system')
         old = _read(path)
@@ -282,7 +282,7 @@ def converge_launchd(module, params):
         job = sm.LaunchdService(module, label, path, 'gui/%d' % _console_uid())
         if not os.path.exists(path):
             raise DuplicatiError('The launchd job %s is not installed (%s is missing)' % (label, path),
-                                 hint='Install the Duplicati package first, or use scope=system.')
+                                 hint='Install the Duplicati package first, or use macos_scope=system.')
         current = package_args[len(base):]
         wanted = params['daemon_opts']
         if wanted is not None and wanted != current:
@@ -315,7 +315,8 @@ def main():
             enabled=dict(type='bool'),
             daemon_opts=dict(type='list', elements='str'),
             options_file=dict(type='path'),
-            scope=dict(type='str', choices=['user', 'system'], default='user'),
+            macos_scope=dict(type='str', choices=['user', 'system'], default='user', aliases=['scope'],
+                             deprecated_aliases=[dict(name='scope', version='2.0.0', collection_name='duplicati.fleet')]),
         ),
         supports_check_mode=True,
     )

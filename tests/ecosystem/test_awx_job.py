@@ -16,11 +16,10 @@ import secrets
 import subprocess
 import sys
 
+import ansible_runner
 import pytest
 
-ansible_runner = pytest.importorskip('ansible_runner')
-
-from ansible_collections.duplicati.fleet.tests.ecosystem.awx_credential import (  # noqa: E402
+from ansible_collections.duplicati.fleet.tests.ecosystem.awx_credential import (
     COLLECTION_ROOT, inject_env, load_credential_type)
 
 PLAYBOOK = os.path.join(COLLECTION_ROOT, 'playbooks', 'rollout.yml')

@@ -163,7 +163,7 @@ class EmulatorApp(object):
 
     def record(self, request, response):
         with self.log_lock:
-            self.log.append((time.time(), request.method, request.path, response.status))
+            self.log.append((time.time(), request.method, request.path, response.status, request.client_address[0]))
 
 
 def _handler_class(app):

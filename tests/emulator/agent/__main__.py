@@ -108,13 +108,23 @@ def _package_type_id(installdir):
     return ''
 
 
+# AutoUpdateSettings.SignKeys: the public keys this build trusts, one RSA key XML a line (the
+# package build writes the file beside the stand-in; a checkout has none and trusts no manifest)
+SIGN_KEYS_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'AutoUpdateSignKeys.txt')
+
+
 def _version(installdir):
-    """The Version of ``autoupdate.manifest`` in the install dir (signature lines skipped), else master's."""
+    """``UpdaterManager.ReadInstalledManifest``: the Version of ``autoupdate.manifest`` in the
+    install dir when a ``//SIGJSONv1:`` signature of a trusted key holds, else master's (the
+    assembly version ``SelfVersion`` falls back to)."""
     import json
+    from ..codecs import jsonsignature
     try:
-        with open(os.path.join(installdir, 'autoupdate.manifest'), encoding='utf-8-sig') as handle:
-            body = ''.join(line for line in handle if not line.startswith('//'))
-        value = json.loads(body).get('Version')
+        with open(SIGN_KEYS_FILE, encoding='utf-8') as handle:
+            trusted = [line.strip() for line in handle if line.strip()]
+        with open(os.path.join(installdir, 'autoupdate.manifest'), 'rb') as handle:
+            valid, content = jsonsignature.verify(handle.read(), trusted)
+        value = json.loads(content.decode('utf-8-sig')).get('Version') if valid else None
         if isinstance(value, str) and value:
             return value
     except (IOError, OSError, ValueError, AttributeError):

@@ -10,6 +10,14 @@ data (``jwt`` + ``serverUrl``) or a claim link (``claimLink`` + ``statusLink``, 
 ``clamp(maxRetries, 1, 100)`` times, within ``clamp(maxLifetimeSeconds, 1, 3600)`` s).
 Registration is attempted 10 times, 30 s apart; env ``DUPLICATI_EMULATOR_RETRY_SECONDS``
 (an emulator-only knob) shortens that interval for tests.
+
+An agent that holds no registration and is given no URL registers with the default
+address: ``Agent.Program.GetDefaultRegistrationUrl`` (``DUPLICATI__REGISTER_REMOTE_CONTROL``),
+else ``RegisterForRemote.DefaultRegisterationUrl`` (``DUPLICATI_REMOTE_CONTROL_URL``, else the
+address compiled in, ``https://api.duplicati.com/remotecontrol/register``). Env
+``DUPLICATI_EMULATOR_DEFAULT_REGISTRATION_URL`` (an emulator-only knob) replaces only that
+compiled-in address, so that a test can put an emulated "default console" there and count
+what reaches it; both environment variables of Duplicati still win over it.
 """
 
 import datetime
@@ -24,6 +32,7 @@ DEFAULT_REGISTRATION_URL = 'https://api.duplicati.com/remotecontrol/register'
 REGISTRATION_URL_ENV = 'DUPLICATI_REMOTE_CONTROL_URL'
 SERVER_REGISTRATION_URL_ENV = 'DUPLICATI__REGISTER_REMOTE_CONTROL'
 RETRY_SECONDS_ENV = 'DUPLICATI_EMULATOR_RETRY_SECONDS'
+DEFAULT_ADDRESS_ENV = 'DUPLICATI_EMULATOR_DEFAULT_REGISTRATION_URL'
 CLIENT_REGISTER_MAX_RETRIES = 10
 CLIENT_REGISTER_RETRY_SECONDS = 30.0
 HTTP_TIMEOUT = 100.0
@@ -35,9 +44,11 @@ class RegistrationCancelled(RegistrationError):
 
 
 def default_registration_url(environ):
-    """``RegisterForRemote.DefaultRegisterationUrl``."""
+    """``RegisterForRemote.DefaultRegisterationUrl``; the compiled-in address can be moved for tests."""
     value = environ.get(REGISTRATION_URL_ENV)
-    return DEFAULT_REGISTRATION_URL if value is None or not value.strip() else value
+    if value is None or not value.strip():
+        return (environ.get(DEFAULT_ADDRESS_ENV) or '').strip() or DEFAULT_REGISTRATION_URL
+    return value
 
 
 def agent_default_registration_url(environ):

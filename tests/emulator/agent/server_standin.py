@@ -8,7 +8,8 @@ Like ``Server.Program.Main`` (protocol sheet §3, §5.4): preload key ``server``
 option missing from the command line is taken from env ``DUPLICATI__<NAME>`` (upper case, ``-``
 as ``_``), and ``--settings-encryption-key`` from env ``SETTINGS_ENCRYPTION_KEY``. The command line
 wins. The emulated server of ``tests/emulator/server`` then serves on ``--webservice-interface``
-(default ``loopback``) and ``--webservice-port`` (default 8200) until SIGTERM.
+(default ``loopback``) and ``--webservice-port`` (default 8200), over HTTPS with
+``--webservice-sslcertificatefile`` and ``--webservice-sslcertificatepassword``, until SIGTERM.
 """
 
 import argparse
@@ -110,7 +111,12 @@ def bind_address(namespace, default_port):
 def serve(namespace, default_port, extra_lines=()):
     """Bind the emulated server and serve until SIGTERM/SIGINT. Returns the exit code."""
     from ..httpbase import Faults, make_server
-    app = _server_module().create_app(namespace, Faults())
+    server = _server_module()
+    try:
+        # the server's own certificate (server/certificate.py) is loaded here, and served by make_server
+        app = server.create_app(namespace, Faults())
+    except server.CertificateError as exc:
+        raise UserInformationError(str(exc), 'ServerCertificate')
     interface, host, ports = bind_address(namespace, default_port)
     httpd, last_error = None, None
     for port in ports:

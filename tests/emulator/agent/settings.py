@@ -9,23 +9,19 @@ null values omitted, DateTimeOffset as ISO 8601 with a numeric offset, non-ASCII
 HTML-sensitive characters escaped. Read case-insensitively.
 
 With a passphrase the values of ``jwt`` and ``settingsEncryptionKey`` are stored as
-``enc-v1:`` strings (``plugins/module_utils/encrypted_field.py``). Plain values are read as
+``enc-v1:`` strings (``EncryptedFieldHelper``: ``codecs/encrypted_field.py``). Plain values are read as
 they are and encrypted on the next save. The file is replaced atomically with mode 0600.
 """
 
 import datetime
-import hashlib
 import json
 import os
 import re
 import tempfile
 
+from ..codecs import encrypted_field
 from .errors import UserInformationError
 
-HEADER_PREFIX = 'enc-v1:'
-# DeviceIDHelper.EMPTY_DEVICE_ID_HASHES: uppercase SHA-256 hex of '' and of the known empty device id
-BLACKLISTED_KEYS = frozenset(hashlib.sha256(v.encode('utf-8')).hexdigest().upper()
-                             for v in ('', 'WERC8GMRZGE196QVYK49JVXS4GKTWGF4CJDS6K54JPCHPY2JQ1AG'))
 FIELDS = ('jwt', 'serverUrl', 'certificateUrl', 'settingsEncryptionKey', 'serverCertificates')
 CERTIFICATE_FIELDS = ('publicKeyHash', 'publicKey', 'obtained', 'expiry')
 
@@ -34,41 +30,15 @@ class SettingsFileError(Exception):
     """agent.json cannot be read (a JsonException or IOException in the real agent: exit code 1)."""
 
 
-class KeyInstance(object):
-    """``EncryptedFieldHelper.KeyInstance.CreateKey``."""
-
-    def __init__(self, key):
-        if key is None or not key.strip():
-            raise ValueError('Key must not be empty')
-        if len(key) < 8:
-            raise ValueError('Key must be at least 8 characters long')
-        self.key = key
-        self.hash = _sha256_hex(key)
-        self.is_blacklisted = key in BLACKLISTED_KEYS
-
-
-def _sha256_hex(text):
-    return hashlib.sha256(text.encode('utf-8')).hexdigest().upper()
-
-
-def _field_codec():
-    from ansible_collections.duplicati.fleet.plugins.module_utils import encrypted_field
-    return encrypted_field
-
-
 def decrypt(value, key):
-    """``EncryptedFieldHelper.Decrypt``: plain values pass; a content-hash mismatch strips the prefix."""
-    if not value or not value.startswith(HEADER_PREFIX):
-        return value
-    if key is None:
+    """``EncryptedFieldHelper.Decrypt`` as ``Settings.Load`` calls it: its key exceptions become
+    the UserInformationExceptions ``Settings.Load`` throws."""
+    try:
+        return encrypted_field.decrypt(value, key)
+    except encrypted_field.KeyMissingError:
         raise UserInformationError('Settings file is encrypted but key is missing', 'AgentSettingsKeyMissing')
-    body = value[len(HEADER_PREFIX):]
-    content_hash, key_hash, content = body[:64], body[64:128], body[128:]
-    if content_hash != _sha256_hex(content):
-        return body
-    if key_hash != key.hash:
+    except encrypted_field.KeyMismatchError:
         raise UserInformationError('Invalid settings key provided', 'InvalidAgentSettingsKey')
-    return _field_codec().decrypt_field(value, key.key)
 
 
 def encrypt_if_possible(value, key):
@@ -77,7 +47,7 @@ def encrypt_if_possible(value, key):
         return value
     if not value.strip():
         return ''
-    return _field_codec().encrypt_field(value, key.key)
+    return encrypted_field.encrypt(value, key)
 
 
 _DTO_RE = re.compile(r'^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?(Z|[+-]\d{2}:\d{2})?$')
@@ -202,7 +172,7 @@ class AgentSettings(object):
     @classmethod
     def load(cls, path, passphrase):
         """``Settings.Load``. A short passphrase raises ValueError (an ArgumentException: exit code 1)."""
-        key = None if passphrase is None or not passphrase.strip() else KeyInstance(passphrase)
+        key = None if passphrase is None or not passphrase.strip() else encrypted_field.KeyInstance(passphrase)
         if not os.path.exists(path):
             return cls(path, key, '', '', '', '', [])
         try:

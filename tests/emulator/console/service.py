@@ -53,6 +53,10 @@ Duplicati** and has no authentication (bind the emulator to loopback):
   ``{settings?}``
 * ``GET /_emulator/faults``, ``POST /_emulator/faults`` ``{error_rate?, latency?, rate_limit?}``
 * ``POST /_emulator/verify`` ``{jwt}``: the claims of a machine token this console issued.
+* ``GET /_emulator/requests``: every request this console received outside ``/_emulator/``,
+  answered or not (``{count, requests: [{time, method, path, status, remoteAddress}]}``).
+  A console started in place of Duplicati's default address (see the agent stand-in's
+  ``DUPLICATI_EMULATOR_DEFAULT_REGISTRATION_URL``) tells with it whether anything reached it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -120,6 +124,7 @@ class ConsoleApp(EmulatorApp):
         self.route('GET', '/_emulator/faults', self.control_faults, faults=False)
         self.route('POST', '/_emulator/faults', self.control_set_faults, faults=False)
         self.route('POST', '/_emulator/verify', self.control_verify, faults=False)
+        self.route('GET', '/_emulator/requests', self.control_requests, faults=False)
 
     # ---- helpers ---------------------------------------------------------------------
 
@@ -323,6 +328,13 @@ class ConsoleApp(EmulatorApp):
         except jwt.InvalidTokenError as exc:
             return Response.json({'valid': False, 'error': str(exc)}, 400)
         return Response.json({'valid': True, 'claims': claims})
+
+    def control_requests(self, request):
+        with self.log_lock:
+            entries = [entry for entry in self.log if not entry[2].startswith('/_emulator/')]
+        requests = [{'time': entry[0], 'method': entry[1], 'path': entry[2], 'status': entry[3], 'remoteAddress': entry[4]}
+                    for entry in entries]
+        return Response.json({'count': len(requests), 'requests': requests})
 
     # ---- lifecycle -------------------------------------------------------------------
 

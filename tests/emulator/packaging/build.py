@@ -9,6 +9,8 @@ __metaclass__ = type
 
 import os
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from . import standin
 from .deb import SPECS, build_deb, dpkg_deb
 from .package_index import default_base_url, write_index
@@ -28,9 +30,11 @@ def build_packages(out_dir, version='2.3.0.4', channel='stable', date=None, base
     files, python_depends = standin.standin_files(source_root)
     out_dir = os.path.abspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
+    # one signing key for the build, as the release builder signs every package's manifest alike
+    sign_keys = [rsa.generate_private_key(public_exponent=65537, key_size=2048)]
     built = {}
     for spec in SPECS:
-        ident, path = build_deb(out_dir, spec, release, (source_root, files), python_depends)
+        ident, path = build_deb(out_dir, spec, release, (source_root, files), python_depends, sign_keys)
         built[ident] = path
     index = write_index(out_dir, built, base_url or default_base_url(channel), version)
     result = {}

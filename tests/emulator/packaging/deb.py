@@ -28,11 +28,15 @@ import subprocess
 import tempfile
 from datetime import datetime, timezone
 
+from ..codecs import jsonsignature
 from . import templates
 from .release import DEB_ARCHITECTURES, package_filename, package_id
 
 INSTALL_DIR = 'usr/lib/duplicati'
 STANDIN_DIR = INSTALL_DIR + '/standin/ansible_collections/duplicati/fleet'
+# the public keys the stand-in trusts for autoupdate.manifest (AutoUpdateSettings.SignKeys,
+# embedded in the real assembly as AutoUpdateSignKeys.txt: one RSA key XML a line)
+SIGN_KEYS_FILE = STANDIN_DIR + '/tests/emulator/AutoUpdateSignKeys.txt'
 MAINTAINER = 'duplicati.fleet contributors <duplicati-fleet@example.invalid>'
 HOMEPAGE = 'https://duplicati.com'
 # Command.cs: DebianLibSslVersions (the CLI and agent Depends), DebianLibIcuVersions (Recommends)
@@ -102,9 +106,9 @@ def _fix_dir_modes(root):
     os.chmod(root, 0o755)
 
 
-def build_tree(root, spec, release, sources, python_depends, arch='x64'):
+def build_tree(root, spec, release, sources, python_depends, sign_keys, arch='x64'):
     """Lay out the package in ``root`` (an empty folder). ``sources`` is (collection root,
-    relative paths) of the stand-in files."""
+    relative paths) of the stand-in files; ``sign_keys`` the RSA keys that sign the manifest."""
     source_root, files = sources
     ident = package_id('linux', arch, spec.interface, 'deb')
     for relative in files:
@@ -114,7 +118,8 @@ def build_tree(root, spec, release, sources, python_depends, arch='x64'):
     # InstallPackageIdentifier writes the id with File.WriteAllTextAsync: no newline
     _write(root, INSTALL_DIR + '/package_type_id.txt', ident, 0o644)
     _write(root, INSTALL_DIR + '/autoupdate.manifest',
-           templates.update_manifest(release, release.date + 'T00:00:00Z'), 0o644)
+           templates.update_manifest(release, release.date + 'T00:00:00Z', sign_keys), 0o644)
+    _write(root, SIGN_KEYS_FILE, ''.join(jsonsignature.public_key_xml(k) + '\n' for k in sign_keys), 0o644)
     for name, module in sorted(spec.executables.items()):
         _write(root, '%s/%s' % (INSTALL_DIR, name), templates.launcher(name, module), 0o755)
         os.makedirs(os.path.join(root, 'usr/bin'), exist_ok=True)
@@ -156,7 +161,7 @@ def dpkg_deb():
     return path
 
 
-def build_deb(out_dir, spec, release, sources, python_depends, arch='x64'):
+def build_deb(out_dir, spec, release, sources, python_depends, sign_keys, arch='x64'):
     """Build ``spec`` into ``out_dir``; returns (package id, file path).
 
     The package is written under a temporary name and renamed into place, so a failed
@@ -169,7 +174,7 @@ def build_deb(out_dir, spec, release, sources, python_depends, arch='x64'):
     try:
         root = os.path.join(work, 'root')
         os.mkdir(root)
-        ident = build_tree(root, spec, release, sources, python_depends, arch)
+        ident = build_tree(root, spec, release, sources, python_depends, sign_keys, arch)
         partial = os.path.join(work, filename)
         result = subprocess.run([tool, '-Zgzip', '--build', '--root-owner-group', root, partial],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)

@@ -14,8 +14,10 @@ sheet §9.2), in our own words:
   ``ExecStart=/usr/bin/duplicati-agent run $DAEMON_OPTS``.
 * ``/etc/default/<name>``: a POSIX shell fragment with ``DAEMON_OPTS=""`` (a conffile).
 * ``preinst`` (both): warns when no ICU library is installed, never fails.
-* agent ``postinst``: ``systemctl enable`` then ``systemctl start``; each failure only
-  prints a warning, and without ``systemctl`` nothing is attempted. Where systemd is not
+* agent ``postinst``: ``systemctl enable`` then ``systemctl start``, called directly as in
+  ``postinst-agent`` (no ``deb-systemd-invoke`` or ``invoke-rc.d``, so no ``policy-rc.d`` is
+  asked; a masked unit makes both fail); each failure only prints a warning, and without
+  ``systemctl`` nothing is attempted. Where systemd is not
   PID 1 (containers, chroots) ``enable`` still links the unit and ``start`` fails with a
   warning, so the installation succeeds either way, like the real script.
 * agent ``prerm``: ``systemctl stop``, errors ignored.
@@ -25,7 +27,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
+from ..codecs import jsonsignature
+from ..server import dotnet_json
 
 UNIT_TEMPLATE = """[Unit]
 Description={description}
@@ -126,12 +129,14 @@ License: GPL-3.0+
 """
 
 
-def update_manifest(release, release_time):
-    """``autoupdate.manifest`` of the install dir: the ``UpdateInfo`` JSON that
-    ``UpdaterManager.CreateSignedManifest`` writes and ``ReadInstalledManifest`` reads for
-    the running version. The real file is signed; this one is not (the stand-ins read the
-    JSON only, and there is no Duplicati signing key here)."""
-    return json.dumps({
+def update_manifest(release, release_time, sign_keys):
+    """``autoupdate.manifest`` of the install dir as ``UpdaterManager.CreateSignedManifest``
+    writes it: the compact ``UpdateInfo`` JSON after one ``//SIGJSONv1:`` line per key
+    (``JSONSignature.SignAsync``). The release builder signs with Duplicati's keys and
+    embeds their public halves (``AutoUpdateSignKeys.txt``); these packages use keys made
+    for the build and ship their public halves beside the stand-in (``deb.SIGN_KEYS_FILE``),
+    which ``ReadInstalledManifest`` of the stand-in checks."""
+    return jsonsignature.sign(dotnet_json.dumpb({
         'MinimumCompatibleVersion': 2,
         'IncompatibleUpdateUrl': 'https://duplicati.com/download',
         'Displayname': 'Duplicati v%s - %s' % (release.version, release.channel),
@@ -143,7 +148,7 @@ def update_manifest(release, release_time):
         'PackageUpdaterVersion': 2,
         'Packages': [],
         'GenericUpdatePageUrl': 'https://duplicati.com/download',
-    }, indent=2)
+    }), sign_keys)
 
 
 def unit_file(name, description, exec_start):

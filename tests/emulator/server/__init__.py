@@ -52,6 +52,7 @@ empty body, like an unknown route of the real server.
 """
 
 from .app import ServerApp, create_app
+from .certificate import CertificateError
 from .options import add_arguments
 
-__all__ = ['ServerApp', 'add_arguments', 'create_app']
+__all__ = ['CertificateError', 'ServerApp', 'add_arguments', 'create_app']

@@ -43,8 +43,9 @@ import threading
 import time
 from email.utils import formatdate
 
+from ..codecs import timeparser
 from ..httpbase import EmulatorApp, Response
-from . import backup_config, certificate, dotnet_json, options, systeminfo, tokens
+from . import backup_config, backup_crud, certificate, dotnet_json, options, systeminfo, tokens
 from .database import ServerDatabase, utcnow
 from .seed import seed_backups
 from .tasks import RESULTS, TaskRunner
@@ -81,17 +82,6 @@ def _empty(status, headers=None):
 
 def _json(payload, status=200, headers=None):
     return Response(status, dotnet_json.dumpb(payload), _JSON, headers=headers)
-
-
-def _seconds(value):
-    if isinstance(value, datetime.timedelta):
-        return value.total_seconds()
-    return float(value)
-
-
-def _parse_timespan(text):
-    from ansible_collections.duplicati.fleet.plugins.module_utils.timespan import parse_timespan
-    return _seconds(parse_timespan(text))
 
 
 def _split_host(host_header):
@@ -201,7 +191,7 @@ class ServerApp(EmulatorApp):
         self.jwt_config = tokens.jwt_config_load(db.get_setting('jwt-config'))
         duration = options.option(args, 'webservice-token-duration')
         if duration:
-            self.jwt_config['RefreshTokenDurationInMinutes'] = int(-(-_parse_timespan(duration) // 60))
+            self.jwt_config['RefreshTokenDurationInMinutes'] = int(-(-timeparser.parse_timespan(duration) // 60))
         minutes = getattr(args, 'access_token_minutes', None)
         if minutes:
             self.jwt_config['AccessTokenDurationInMinutes'] = minutes
@@ -255,7 +245,9 @@ class ServerApp(EmulatorApp):
         add(Endpoint('POST', v1 + 'auth/status', self._auth_status, auth=False))
         add(Endpoint('GET', v1 + 'backups', self._list_backups))
         add(Endpoint('POST', v1 + 'backups/import', self._import, body='required'))
+        add(Endpoint('POST', v1 + 'backups', self._backup_crud, body='required'))
         add(Endpoint('GET', v1 + 'backup/{id}', self._get_backup))
+        add(Endpoint('PUT', v1 + 'backup/{id}', self._backup_crud, body='required'))
         add(Endpoint('DELETE', v1 + 'backup/{id}', self._delete_backup))
         add(Endpoint('GET', v1 + 'backup/{id}/log', self._backup_log))
         add(Endpoint('GET', v1 + 'backup/{id}/export', self._export, auth=False))
@@ -628,6 +620,22 @@ class ServerApp(EmulatorApp):
             'DisplayNames': {},
         })
 
+    def _backup_crud(self, request):
+        """POST backups (Backups.cs, BackupListService.Add) and PUT backup/{id} (BackupPutDelete.ExecutePut): backup_crud.py."""
+        try:
+            if request.method == 'POST':
+                new_id = backup_crud.add(self.db, request.payload, self._query_bool(request, 'temporary') or False)
+                answer = _json({'ID': new_id, 'Temporary': False})
+            else:
+                backup_crud.put(self.db, request.match.group('id'), request.payload)
+                answer = _empty(200)
+        except backup_crud.BindingFailed:
+            raise _BindingFailure(400)
+        except backup_crud.UserError as exc:
+            raise ApiError(exc.status, exc.message)
+        self.runner.events.signal(data_changed=True)
+        return answer
+
     def _backup_log(self, request):
         offset = self._query_long(request, 'offset')
         pagesize = self._query_long(request, 'pagesize')
@@ -739,7 +747,7 @@ class ServerApp(EmulatorApp):
                 if (bk['Name'] or '').lower() in names:
                     raise backup_config.ImportFailed('There already exists a backup with that name')
                 schedule = ipx['Schedule']
-                err = backup_config.validate_backup(bk, schedule, _parse_timespan)
+                err = backup_config.validate_backup(bk, schedule)
                 if err:
                     raise backup_config.ImportFailed(err)
                 if temporary:
@@ -772,7 +780,7 @@ class ServerApp(EmulatorApp):
             if duration is None:
                 raise ApiError(400, 'When activating long poll, the request must include the duration')
             try:
-                seconds = _parse_timespan(duration)
+                seconds = timeparser.parse_timespan(duration)
             except Exception:  # pylint: disable=broad-except
                 raise ApiError(400, 'When activating long poll, the request must include the duration and it must be a valid time span')
             if seconds < 10 or seconds > 3600:
@@ -820,7 +828,7 @@ class ServerApp(EmulatorApp):
         seconds = 0
         if duration is not None:
             try:
-                seconds = _parse_timespan(duration) if duration.strip() else 0
+                seconds = timeparser.parse_timespan(duration) if duration.strip() else 0
             except Exception:  # pylint: disable=broad-except
                 raise ApiError(400, 'The duration must be a valid time span')
         self.runner.pause(seconds if seconds > 0 else None, transfers)

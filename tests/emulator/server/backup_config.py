@@ -11,10 +11,10 @@
 * ``export_structure`` / ``load_structure``: the ``ImportExportStructure`` document.
 """
 
-import io
 import json
 import re
 
+from ..codecs import aescrypt, timeparser
 from .database import PASSWORD_PLACEHOLDER, is_password_field
 
 _URLPARAM = re.compile(r'(?P<key>[^=&]+)(=(?P<value>[^&]*))?')
@@ -26,14 +26,14 @@ class ImportFailed(Exception):
     pass
 
 
-def _split_query(url):
+def split_query(url):
     if '?' not in url:
         return url, None
     base, query = url.split('?', 1)
     return base, query
 
 
-def _parse_query(query):
+def parse_query(query):
     """UrlEncoding.ParseQueryString(query, false): ordered, case-insensitive keys, raw values."""
     from urllib.parse import unquote
     pairs = []
@@ -51,7 +51,7 @@ def _parse_query(query):
     return grouped
 
 
-def _build_query(grouped):
+def build_query(grouped):
     """UrlEncoding.BuildUriQuery: keys with an empty (joined) value are left out."""
     parts = []
     for key, values in grouped:
@@ -61,13 +61,37 @@ def _build_query(grouped):
     return '&'.join(parts)
 
 
+def is_placeholder(value):
+    """Connection.IsPasswordPlaceholder: more than 3 characters, all ``*``."""
+    return bool(value) and len(value) > 3 and set(value) == {'*'}
+
+
+_SIZE_SUFFIXES = (('tib', 1024 ** 4), ('tb', 1024 ** 4), ('gib', 1024 ** 3), ('gb', 1024 ** 3), ('mib', 1024 ** 2), ('mb', 1024 ** 2),
+                  ('kib', 1024), ('kb', 1024), ('b', 1))
+
+
+def parse_size(text):
+    """Sizeparser.ParseSize: ``<integer>[b|kb|kib|mb|mib|gb|gib|tb|tib]`` (case-insensitive), no suffix = bytes."""
+    if not text:
+        return 0
+    size = text.strip()
+    factor = 1
+    for suffix, multiple in _SIZE_SUFFIXES:
+        if size.lower().endswith(suffix):
+            factor, size = multiple, size[:-len(suffix)].strip()
+            break
+    if not re.match(r'^[+-]?\d+$', size):
+        raise ValueError('Invalid size value: %s' % text)
+    return factor * int(size)
+
+
 def mask_url(url):
     if not url:
         return url
-    base, query = _split_query(url)
+    base, query = split_query(url)
     if not query or not query.strip():
         return url
-    grouped = _parse_query(query)
+    grouped = parse_query(query)
     modified = False
     for entry in grouped:
         if is_password_field(entry[0]):
@@ -75,16 +99,16 @@ def mask_url(url):
             modified = True
     if not modified:
         return url
-    rebuilt = _build_query(grouped)
+    rebuilt = build_query(grouped)
     return base + ('?' + rebuilt if rebuilt else '')
 
 
 def strip_url(url):
     if not url:
         return url
-    base, query = _split_query(url)
-    grouped = [entry for entry in _parse_query(query or '') if not is_password_field(entry[0])]
-    rebuilt = _build_query(grouped)
+    base, query = split_query(url)
+    grouped = [entry for entry in parse_query(query or '') if not is_password_field(entry[0])]
+    rebuilt = build_query(grouped)
     return base + ('?' + rebuilt if rebuilt else '')
 
 
@@ -169,27 +193,18 @@ def _ci(obj, name, default=None):
     return default
 
 
-def _aescrypt():
-    from ansible_collections.duplicati.fleet.plugins.module_utils import aescrypt
-    return aescrypt
-
-
 def encrypt_export(data, passphrase):
     """AESEncryption(passphrase) with default options: an AES Crypt v2 file with the full header."""
-    src, dst = io.BytesIO(data), io.BytesIO()
-    _aescrypt().encrypt(src, dst, passphrase, version=2)
-    return dst.getvalue()
+    return aescrypt.encrypt(passphrase, data)
 
 
 def load_structure(data, passphrase, import_metadata):
     """BackupImportExportHandler.LoadConfiguration. Raises ImportFailed with the message the server reports."""
     if data[:3] == b'AES':
-        src, dst = io.BytesIO(data), io.BytesIO()
         try:
-            _aescrypt().decrypt(src, dst, passphrase or '')
-        except Exception as exc:  # pylint: disable=broad-except
-            raise ImportFailed(str(exc) or 'Invalid password or corrupted data')
-        data = dst.getvalue()
+            dummy, data = aescrypt.decrypt(passphrase or '', data)
+        except aescrypt.AESCryptError as exc:
+            raise ImportFailed(str(exc))
     try:
         doc = json.loads(data.decode('utf-8-sig'))
     except ValueError as exc:
@@ -219,8 +234,10 @@ def load_structure(data, passphrase, import_metadata):
             'DisplayNames': _ci(doc, 'DisplayNames') or {}}
 
 
-def validate_backup(backup, schedule, parse_timespan):
-    """Connection.ValidateBackup: the error text, or None."""
+def validate_backup(backup, schedule):
+    """Connection.ValidateBackup: the error text, or None. Option names are matched as the real code matches
+    them: ``keep-versions``, ``keep-time``, ``dblock-size`` and ``passphrase`` without ``--``, ``--no-encryption``,
+    ``--blocksize``, ``--prefix`` and ``--gpg-encryption-command`` with it."""
     if not (backup.get('Name') or '').strip():
         return 'Missing a name'
     if not (backup.get('TargetURL') or '').strip():
@@ -228,7 +245,7 @@ def validate_backup(backup, schedule, parse_timespan):
     if _URL_MASK.search(backup['TargetURL']):
         return 'TargetURL is password placeholder value'
     settings = backup.get('Settings') or []
-    if any(len(s.get('Value') or '') > 3 and set(s['Value']) == {'*'} for s in settings):
+    if any(is_placeholder(s.get('Value')) for s in settings):
         return 'Settings is password placeholder value'
     sources = backup.get('Sources') or []
     if not sources or any(not (s or '').strip() for s in sources):
@@ -248,6 +265,24 @@ def validate_backup(backup, schedule, parse_timespan):
                     return 'Retention value must be a positive integer'
             except ValueError:
                 return 'Retention value must be a positive integer'
+        elif name == 'keep-time':
+            try:
+                if timeparser.parse_timespan(value) <= 300:
+                    return 'Retention value must be more than 5 minutes'
+            except Exception:  # pylint: disable=broad-except
+                return 'Retention value must be a valid timespan'
+        elif name == 'dblock-size':
+            try:
+                if parse_size(value) < 1024 * 1024:
+                    return 'DBlock size must be at least 1MB'
+            except ValueError:
+                return 'DBlock value must be a valid size string'
+        elif name == '--blocksize':
+            try:
+                if not 1024 <= parse_size(value) <= 2 ** 31 - 1:
+                    return 'The blocksize must be at least 1KB'
+            except ValueError:
+                return 'The blocksize value must be a valid size string'
         elif name == '--prefix' and '-' in value:
             return 'The prefix cannot contain hyphens (-)'
         elif name == '--gpg-encryption-command':
@@ -259,8 +294,8 @@ def validate_backup(backup, schedule, parse_timespan):
         return 'Missing passphrase'
     if schedule is not None:
         try:
-            if parse_timespan(schedule.get('Repeat') or '') <= 300:
+            if timeparser.parse_timespan(schedule.get('Repeat') or '') <= 300:
                 return 'Schedule repetition time must be more than 5 minutes'
-        except Exception:  # pylint: disable=broad-except
+        except timeparser.TimeparserError:
             return 'Schedule repetition value must be a valid timespan'
     return None

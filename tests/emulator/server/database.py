@@ -23,6 +23,8 @@ import sqlite3
 import threading
 import time
 
+from ..codecs import encrypted_field
+
 SERVER_DATABASE_FILENAME = 'Duplicati-server.sqlite'
 SCHEMA_VERSION = 12
 SERVER_SETTINGS_ID = -2
@@ -142,30 +144,30 @@ class EncryptionKeyError(Exception):
 
 
 class FieldCipher(object):
-    """enc-v1 field encryption through the collection's codec (protocol sheet §6.3)."""
+    """enc-v1 field encryption of the server database (``EncryptedFieldHelper``, the emulator's
+    own ``codecs.encrypted_field``) with the ``--settings-encryption-key``."""
 
     def __init__(self, key):
-        self.key = key or None
+        self.key = encrypted_field.KeyInstance(key) if key else None
 
     @property
     def enabled(self):
         return self.key is not None
 
-    def _codec(self):
-        from ansible_collections.duplicati.fleet.plugins.module_utils import encrypted_field
-        return encrypted_field
-
     def encrypt(self, value):
         if not self.enabled or value is None:
             return value
-        return self._codec().encrypt_field(value, self.key)
+        return encrypted_field.encrypt(value, self.key)
 
     def decrypt(self, value):
-        if value is None or not value.startswith('enc-v1:'):
+        if value is None or not value.startswith(encrypted_field.HEADER_PREFIX):
             return value
         if not self.enabled:
             raise EncryptionKeyError('The database holds encrypted fields but no settings encryption key was given')
-        return self._codec().decrypt_field(value, self.key)
+        try:
+            return encrypted_field.decrypt(value, self.key)
+        except encrypted_field.KeyMismatchError as exc:
+            raise EncryptionKeyError(str(exc))
 
 
 class ServerDatabase(object):

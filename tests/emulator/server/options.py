@@ -38,7 +38,8 @@ REAL_OPTIONS = (
     ('webservice-interface', False),
     ('webservice-port', False),
     ('disable-db-encryption', True),
-    # WebServerLoader: the server's own certificate (certificate.py)
+    # WebServerLoader.OPTION_WEBSERVICE_SSLCERTIFICATEFILE / ..FILEPASSWORD: the server's own certificate, a
+    # PKCS#12 file and its password (certificate.py)
     ('webservice-sslcertificatefile', False),
     ('webservice-sslcertificatepassword', False),
     ('webservice-disable-https', True),

@@ -1,7 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``python -m ansible_collections.duplicati.fleet.tests.emulator.systemd VERB [UNIT] [--no-pager] [-p PROPS]``."""
+"""``python -m ansible_collections.duplicati.fleet.tests.emulator.systemd VERB [UNIT] [--no-pager] [-p PROPS]``.
+
+``mask`` links ``etc/systemd/system/UNIT`` to ``/dev/null`` (also for a unit that is not installed yet) and
+``unmask`` removes that link, as systemctl does; a masked unit reports ``LoadState=masked`` and
+``UnitFileState=masked``, and ``start``/``restart``/``enable`` refuse it with systemctl's messages.
+"""
 
 import os
 import sys
@@ -9,6 +14,7 @@ import sys
 ROOT_ENV = 'DUPLICATI_EMULATOR_SYSTEMD_ROOT'
 UNIT_DIRS = ('etc/systemd/system', 'lib/systemd/system')
 ACTIONS = ('start', 'stop', 'restart', 'try-restart', 'reload-or-restart', 'enable', 'disable')
+MASK_TARGET = '/dev/null'
 # verbs that run a job and, like systemctl, say "Failed to <verb> UNIT" for an unknown unit
 JOB_VERBS = {'start': 'start', 'stop': 'stop', 'restart': 'restart', 'try-restart': 'try-restart',
              'reload-or-restart': 'reload-or-restart'}
@@ -18,7 +24,16 @@ class Host(object):
     def __init__(self, root):
         self.root = root
 
+    def mask_path(self, unit):
+        return os.path.join(self.root, UNIT_DIRS[0], unit)
+
+    def masked(self, unit):
+        path = self.mask_path(unit)
+        return os.path.islink(path) and os.readlink(path) == MASK_TARGET
+
     def unit_file(self, unit):
+        if self.masked(unit):
+            return self.mask_path(unit)
         for folder in UNIT_DIRS:
             path = os.path.join(self.root, folder, unit)
             if os.path.isfile(path):
@@ -51,9 +66,11 @@ class Host(object):
         os.replace(tmp, self._state_path(unit))
 
     def directives(self, unit):
-        """(key, value) of the [Service] section of the unit file, in order."""
+        """(key, value) of the [Service] section of the unit file, in order (none for a masked unit)."""
         path = self.unit_file(unit)
         result, section = [], None
+        if self.masked(unit):
+            return result
         with open(path) as handle:
             for line in handle:
                 line = line.strip()
@@ -79,9 +96,10 @@ class Host(object):
                 env_files.append('%s (ignore_errors=%s)' % (value.lstrip('-'), 'yes' if ignore else 'no'))
             elif key == 'ExecStart':
                 exec_start = '{ path=%s ; argv[]=%s ; ignore_errors=no }' % (value.split()[0] if value else '', value)
-        return {'Id': unit, 'LoadState': 'loaded', 'ActiveState': 'active' if state['active'] else 'inactive',
+        masked = self.masked(unit)
+        return {'Id': unit, 'LoadState': 'masked' if masked else 'loaded', 'ActiveState': 'active' if state['active'] else 'inactive',
                 'SubState': 'running' if state['active'] else 'dead',
-                'UnitFileState': 'enabled' if state['enabled'] else 'disabled',
+                'UnitFileState': 'masked' if masked else 'enabled' if state['enabled'] else 'disabled',
                 # systemd prints one EnvironmentFiles= line per file
                 'EnvironmentFiles': env_files, 'ExecStart': exec_start}
 
@@ -136,7 +154,24 @@ def main(argv=None, out=sys.stdout, err=sys.stderr):
             active = host.unit_file(unit) and host.state(unit)['active']
             out.write('active\n' if active else 'inactive\n')
             rc = rc or (0 if active else 3)
+        elif verb == 'mask':
+            path = host.mask_path(unit)
+            if not host.masked(unit):
+                if os.path.lexists(path):
+                    err.write('Failed to mask unit: File %s already exists.\n' % path)
+                    return 1
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                os.symlink(MASK_TARGET, path)
+                err.write('Created symlink %s \u2192 %s.\n' % (path, MASK_TARGET))
+        elif verb == 'unmask':
+            if host.masked(unit):
+                os.unlink(host.mask_path(unit))
+                err.write('Removed "%s".\n' % host.mask_path(unit))
         elif verb == 'is-enabled':
+            if host.masked(unit):
+                out.write('masked\n')
+                rc = rc or 1
+                continue
             if not host.unit_file(unit):
                 err.write('Failed to get unit file state for %s: No such file or directory\n' % unit)
                 rc = 1
@@ -152,6 +187,12 @@ def main(argv=None, out=sys.stdout, err=sys.stderr):
                 err.write('Failed to %s unit: Unit file %s does not exist.\n' % (verb, unit))
                 return 1
             state = host.state(unit)
+            if host.masked(unit) and verb in ('start', 'restart', 'reload-or-restart', 'enable'):
+                if verb == 'enable':
+                    err.write('Failed to enable unit: Unit file %s is masked.\n' % host.mask_path(unit))
+                else:
+                    err.write('Failed to %s %s: Unit %s is masked.\n' % (JOB_VERBS[verb], unit, unit))
+                return 1
             if verb == 'enable':
                 if not state['enabled']:
                     err.write('Created symlink %s/etc/systemd/system/multi-user.target.wants/%s \u2192 %s.\n'

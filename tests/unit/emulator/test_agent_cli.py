@@ -152,3 +152,13 @@ def test_hosted_server_arguments_as_start_local_server_builds_them(env):
     settings.settings_encryption_key = None
     values['settings_encryption_key'] = None
     assert not any(a.startswith('--settings-encryption-key') for a in hosted_server_arguments(values, settings))
+
+
+def test_the_default_address_can_be_moved_for_tests_only(env):
+    # RegisterForRemote.DefaultRegisterationUrl: the compiled-in address; the emulator-only knob replaces just that
+    env['DUPLICATI_EMULATOR_DEFAULT_REGISTRATION_URL'] = 'http://default-console.test/remotecontrol/register'
+    assert parse(env, ['run'])[1]['agent_registration_url'] == 'http://default-console.test/remotecontrol/register'
+    assert parse(env, ['register'])[1]['agent_registration_url'] == 'http://default-console.test/remotecontrol/register'
+    env['DUPLICATI_REMOTE_CONTROL_URL'] = 'http://console.test/reg'
+    assert parse(env, ['run'])[1]['agent_registration_url'] == 'http://console.test/reg'
+    assert parse(env, ['register'])[1]['agent_registration_url'] == 'http://console.test/reg'

@@ -17,7 +17,6 @@ import pytest
 
 from ansible_collections.duplicati.fleet.tests.emulator import child_environment
 
-pytest.importorskip('ansible_collections.duplicati.fleet.tests.emulator.server')
 
 AGENT = 'ansible_collections.duplicati.fleet.tests.emulator.agent'
 SERVER = 'ansible_collections.duplicati.fleet.tests.emulator.agent.server_standin'
@@ -136,3 +135,95 @@ def test_hosted_server_reports_the_agent_release_and_origin(registered, tmp_path
         assert info['ServerVersion'] == '2.3.0.109'  # no autoupdate.manifest in the install dir: master's version
     finally:
         assert stop(proc) == 0
+
+
+def _pfx(tmp_path, password):
+    """A self-signed certificate for 127.0.0.1 as a PKCS#12 file."""
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, 'duplicati.test')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    path = tmp_path / 'server.pfx'
+    path.write_bytes(pkcs12.serialize_key_and_certificates(
+        b'server', key, cert, None, serialization.BestAvailableEncryption(password.encode())))
+    return str(path)
+
+
+def _https(url, body=None):
+    import ssl
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    request = urllib.request.Request(url, data=body, headers={'Content-Type': 'application/json'} if body else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_server_standin_reads_its_secrets_from_preload_and_serves_https(tmp_path):
+    # Server.Program.Main: preload key `server` (PreloadSettingsLoader.ConfigurePreloadSettings) supplies the
+    # password and the settings key inside the process; WebServerLoader.TryRunServerAsync serves HTTPS when the
+    # certificate file and its password are both given (here the file on the command line, the password in preload)
+    install = tmp_path / 'install'
+    install.mkdir()
+    pfx = _pfx(tmp_path, 'pfx pass 1')
+    (install / 'preload.json').write_text(json.dumps({'args': {'server': [
+        '--webservice-password=preload password 2', '--settings-encryption-key=settings key 3',
+        '--webservice-sslcertificatepassword=pfx pass 1']}}))
+    port = free_port()
+    env = {'HOME': str(tmp_path / 'home'), 'DUPLICATI_EMULATOR_INSTALL_DIR': str(install)}
+    args = ['--webservice-port=%d' % port, '--server-datafolder=%s' % (tmp_path / 'data'),
+            '--webservice-sslcertificatefile=%s' % pfx]
+    proc, dummy = start(SERVER, args, env, tmp_path)
+    try:
+        base = 'https://127.0.0.1:%d/api/v1/' % port
+        assert _https(base + 'serverstate') == 401
+        assert _https(base + 'auth/login', json.dumps({'Password': 'preload password 2'}).encode()) == 200
+        assert _https(base + 'auth/login', json.dumps({'Password': 'wrong'}).encode()) == 401
+        with pytest.raises(Exception):
+            urllib.request.urlopen('http://127.0.0.1:%d/health' % port, timeout=5)
+    finally:
+        assert stop(proc) == 0
+    # the settings key from preload.json encrypted the database's secrets
+    import sqlite3
+    row = sqlite3.connect(str(tmp_path / 'data' / 'Duplicati-server.sqlite')).execute(
+        'SELECT "Value" FROM "Option" WHERE "BackupID" = -2 AND "Name" = \'jwt-config\'').fetchone()
+    assert row[0].startswith('enc-v1:')
+    # without the certificate password the server keeps serving the certificate its database holds
+    # (ServerSettings.ServerSSLCertificate); --webservice-remove-sslcertificate returns it to plain HTTP
+    (install / 'preload.json').write_text(json.dumps({'args': {'server': [
+        '--webservice-password=preload password 2', '--settings-encryption-key=settings key 3']}}))
+    proc, dummy = start(SERVER, args, env, tmp_path)
+    try:
+        assert _https(base + 'serverstate') == 401
+    finally:
+        assert stop(proc) == 0
+    proc, dummy = start(SERVER, args + ['--webservice-remove-sslcertificate=true'], env, tmp_path)
+    try:
+        assert get('http://127.0.0.1:%d/api/v1/serverstate' % port)[0] == 401
+    finally:
+        assert stop(proc) == 0
+
+
+def test_server_standin_refuses_a_certificate_with_a_wrong_password(tmp_path):
+    pfx = _pfx(tmp_path, 'right')
+    proc = subprocess.run([sys.executable, '-m', SERVER, '--webservice-port=%d' % free_port(),
+                           '--server-datafolder=%s' % (tmp_path / 'data'), '--webservice-sslcertificatefile=%s' % pfx,
+                           '--webservice-sslcertificatepassword=wrong'],
+                          env=child_environment({'PATH': os.environ.get('PATH', '')}, HOME=str(tmp_path / 'home'),
+                                                DUPLICATI_EMULATOR_INSTALL_DIR=str(tmp_path / 'install')),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60, check=False)
+    assert proc.returncode == 100
+    assert 'Unable to load the certificate' in proc.stdout

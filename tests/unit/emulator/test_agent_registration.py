@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.duplicati.fleet.tests.emulator.agent.__main__ import main
 from ansible_collections.duplicati.fleet.tests.emulator.agent.settings import AgentSettings
+from ansible_collections.duplicati.fleet.tests.emulator.console import harness, tokens
 from ansible_collections.duplicati.fleet.tests.emulator.httpbase import EmulatorApp, Response, serve_in_thread
 
 CERT = {'publicKeyHash': 'abc', 'publicKey': '-----BEGIN RSA PUBLIC KEY-----\nMII+/=\n-----END RSA PUBLIC KEY-----',
@@ -160,7 +161,6 @@ def test_url_from_preload_args_and_env_without_argv(env, console, tmp_path):
 
 def test_passphrase_encrypts_jwt_and_key(env, console, capsys):
     # §1.4: enc-v1 values with --agent-settings-file-passphrase; missing/wrong passphrase errors
-    pytest.importorskip('ansible_collections.duplicati.fleet.plugins.module_utils.encrypted_field')
     app, base = console([(200, CLAIMED)])
     passphrase = 'correct horse battery'
     assert main(['register', base + 'register', '--agent-settings-file-passphrase', passphrase], env) == 0
@@ -193,8 +193,6 @@ def test_plain_values_are_read_with_a_passphrase(env, tmp_path):
 
 def test_against_the_console_emulator_with_a_preauthorised_link(env):
     # §2.1 "claimed immediately" against tests/emulator/console
-    harness = pytest.importorskip('ansible_collections.duplicati.fleet.tests.emulator.console.harness')
-    tokens = pytest.importorskip('ansible_collections.duplicati.fleet.tests.emulator.console.tokens')
     store = tokens.TokenStore()
     store.add('fleet', 'fleet-token-0123456789', None)
     with harness.running_console(tokens=store) as (_app, base):

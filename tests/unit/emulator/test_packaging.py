@@ -24,6 +24,7 @@ import tarfile
 
 import pytest
 
+from ansible_collections.duplicati.fleet.tests.emulator.codecs import jsonsignature
 from ansible_collections.duplicati.fleet.tests.emulator.console.harness import subprocess_env
 from ansible_collections.duplicati.fleet.tests.emulator.packaging import (
     BuildError, ReleaseError, StandinError, build_packages, deb)
@@ -187,8 +188,15 @@ def test_file_list_modes_and_symlink(built, ident, program, unit):
 def test_package_type_id_and_manifest(built, ident):
     path = _deb(built, ident)
     assert _read_data(path, 'usr/lib/duplicati/package_type_id.txt') == ident.encode()
-    manifest = json.loads(_read_data(path, 'usr/lib/duplicati/autoupdate.manifest'))
+    signed = _read_data(path, 'usr/lib/duplicati/autoupdate.manifest')
+    trusted = _read_data(path, deb.SIGN_KEYS_FILE).decode().split()
+    # UpdaterManager.CreateSignedManifest: //SIGJSONv1: lines, then the compact UpdateInfo JSON
+    assert signed.startswith(b'//SIGJSONv1: ') and signed.count(b'\n') == len(trusted) == 1
+    valid, content = jsonsignature.verify(signed, trusted)
+    assert valid == 1 and content.startswith(b'{"MinimumCompatibleVersion":2,')
+    manifest = json.loads(content)
     assert manifest['Version'] == VERSION and manifest['ReleaseType'] == 'stable'
+    assert jsonsignature.verify(signed.replace(b'"stable"', b'"canary"'), trusted)[0] == 0
     changelog = gzip.decompress(_read_data(path, 'usr/share/doc/duplicati/changelog.gz')).decode()
     assert changelog.startswith('duplicati (2.3.0.4) unstable; urgency=low')
 
@@ -298,6 +306,33 @@ def test_postinst_without_systemctl_only_warns(built, tmp_path):
     assert 'systemctl is not available' in result.stdout
 
 
+def test_postinst_cannot_start_a_masked_unit(built, tmp_path):
+    # postinst-agent calls systemctl itself (no deb-systemd-invoke, so no policy-rc.d is asked); a unit masked before
+    # the install, as the role masks it, is neither enabled nor started, and the installation still succeeds
+    root = tmp_path / 'root'
+    (root / 'lib' / 'systemd' / 'system').mkdir(parents=True)
+    (root / 'lib' / 'systemd' / 'system' / 'duplicati-agent.service').write_text('[Service]\nExecStart=/bin/true\n')
+    text = _control_members(_deb(built, AGENT_ID))['postinst'][1]
+    script = tmp_path / 'postinst'
+    script.write_text(text)
+    script.chmod(0o755)
+    folder, dummy = _fake_bin(tmp_path, None)
+    wrapper = os.path.join(folder, 'systemctl')
+    with open(wrapper, 'w') as handle:
+        handle.write('#!/bin/sh\nexec %s -m ansible_collections.duplicati.fleet.tests.emulator.systemd "$@"\n' % sys.executable)
+    os.chmod(wrapper, 0o755)
+    env = subprocess_env(PATH=folder, DUPLICATI_EMULATOR_SYSTEMD_ROOT=str(root))
+    systemctl = [sys.executable, '-m', 'ansible_collections.duplicati.fleet.tests.emulator.systemd']
+    subprocess.run(systemctl + ['mask', 'duplicati-agent.service'], env=env, check=True, stderr=subprocess.DEVNULL)
+    result = subprocess.run([str(script), 'configure'], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True, check=False)
+    assert result.returncode == 0
+    assert 'is masked' in result.stdout and 'could not enable' in result.stdout and 'could not start' in result.stdout
+    show = subprocess.run(systemctl + ['show', 'duplicati-agent.service', '-p', 'ActiveState,UnitFileState'], env=env,
+                          stdout=subprocess.PIPE, universal_newlines=True, check=True)
+    assert show.stdout.splitlines() == ['ActiveState=inactive', 'UnitFileState=masked']
+
+
 @pytest.mark.parametrize('systemctl_exit', [0, 1, None])
 def test_prerm_stops_and_never_fails(built, tmp_path, systemctl_exit):
     result, calls = _run_script(built, tmp_path, AGENT_ID, 'prerm', systemctl_exit, 'remove')
@@ -340,6 +375,19 @@ def test_packaged_agent_registers_as_the_package(built, tmp_path):
     assert ledger['registrations'][0]['version'] == VERSION
     with open(str(tmp_path / 'data' / 'agent.json')) as handle:
         assert json.load(handle)['jwt']
+    # ReadInstalledManifest: a manifest whose signature no longer holds is not believed
+    manifest = root / 'usr/lib/duplicati/autoupdate.manifest'
+    manifest.write_bytes(manifest.read_bytes().replace(VERSION.encode(), b'2.3.0.5'))
+    with running_console(tokens=tokens) as (app, base):
+        tokens.add('pkg2', 'package-test-token-2')
+        result = subprocess.run([sys.executable, str(root / 'usr/bin/duplicati-agent'), 'register',
+                                 base + 'remotecontrol/register?token=package-test-token-2',
+                                 '--agent-settings-file', str(tmp_path / 'second.json')],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                universal_newlines=True, timeout=120, check=False)
+        _s, ledger = call_json(base + '_emulator/ledger')
+    assert result.returncode == 0, result.stdout
+    assert ledger['registrations'][-1]['version'] not in (VERSION, '2.3.0.5')
 
 
 def test_packaged_server_launcher_starts_its_program(built, tmp_path):
@@ -388,13 +436,19 @@ def test_missing_dpkg_deb_is_a_clear_error(tmp_path, monkeypatch):
     assert [n for n in os.listdir(str(tmp_path)) if n.endswith('.deb')] == []
 
 
-def test_missing_imported_codec_is_a_clear_error(tmp_path):
+def test_an_emulator_file_importing_the_collection_is_an_error(tmp_path):
     (tmp_path / 'tests' / 'emulator').mkdir(parents=True)
     (tmp_path / 'tests' / 'emulator' / 'x.py').write_text(
-        'from ansible_collections.duplicati.fleet.plugins.module_utils import nothere\n')
+        'def f():\n    from ansible_collections.duplicati.fleet.plugins.module_utils import aescrypt\n')
     with pytest.raises(StandinError) as err:
         standin_files(str(tmp_path))
-    assert 'plugins/module_utils/nothere.py' in str(err.value)
+    assert 'imports the collection it tests' in str(err.value) and 'tests/emulator/x.py' in str(err.value)
+
+
+def test_the_emulator_imports_nothing_of_the_collection():
+    files, depends = standin_files()
+    assert all(f.startswith('tests/emulator/') for f in files) and 'tests/emulator/codecs/aescrypt.py' in files
+    assert depends == ['python3-cryptography', 'python3-jwt']
 
 
 def test_unknown_third_party_import_is_a_clear_error(tmp_path):

@@ -9,7 +9,6 @@ import json
 import time
 
 import pyAesCrypt
-import pytest
 
 from ansible_collections.duplicati.fleet.tests.emulator.server.testing import running_server
 
@@ -160,13 +159,7 @@ def test_export_token_rules():
         assert wrong_op.status == 401 and wrong_op.json() == {'Error': 'Invalid operation', 'Code': 401}
 
 
-def _needs_timespan():
-    # import validates the schedule's Repeat with Timeparser.ParseTimeSpan (plugins/module_utils/timespan.py)
-    pytest.importorskip('ansible_collections.duplicati.fleet.plugins.module_utils.timespan')
-
-
 def test_import_name_clash_and_missing_passphrase():
-    _needs_timespan()
     # §4.4 import: JSON body with base64 config; §8 direct resolves a clash with " (n)"
     with running_server('--webservice-password', PW, '--seed-backups', '1') as srv:
         headers = _auth(srv)
@@ -188,7 +181,6 @@ def test_import_name_clash_and_missing_passphrase():
 
 
 def test_import_encrypted_file_and_metadata():
-    _needs_timespan()
     with running_server('--webservice-password', PW, '--seed-backups', '1') as srv:
         headers = _auth(srv)
         encrypted = _export(srv, headers, 1, 'passphrase=filepw&export-passwords=true').body

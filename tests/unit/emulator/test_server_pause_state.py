@@ -17,10 +17,6 @@ from ansible_collections.duplicati.fleet.tests.emulator.server.testing import ru
 PW = 'pw-for-state'
 
 
-def _timespan():
-    pytest.importorskip('ansible_collections.duplicati.fleet.plugins.module_utils.timespan')
-
-
 def test_serverstate_full_dto():
     # §4.4 status: the ServerStatusDto keys, in declaration order
     with running_server('--webservice-password', PW) as srv:
@@ -49,7 +45,6 @@ def test_pause_indefinite_and_resume_without_timespan_codec():
 
 def test_pause_durations():
     # §10: 5m valid, 0 / empty indefinite, 1d and 30min invalid → 400 "The duration must be a valid time span"
-    _timespan()
     with running_server('--webservice-password', PW) as srv:
         headers = srv.bearer(PW)
         assert srv.request('POST', '/api/v1/serverstate/pause?duration=5m&pauseTransfers=true', headers=headers).status == 200
@@ -130,7 +125,6 @@ def test_database_file_has_real_schema_and_settings(tmp_path):
 
 def test_jwt_config_encrypted_with_key(tmp_path):
     # §6.3: with --settings-encryption-key, jwt-config, pbkdf-config, passwords and TargetURL are enc-v1 strings
-    pytest.importorskip('ansible_collections.duplicati.fleet.plugins.module_utils.encrypted_field')
     folder = str(tmp_path / 'enc')
     with running_server('--server-datafolder', folder, '--webservice-password', PW, '--seed-backups', '1',
                         '--settings-encryption-key', 'long and good password') as srv:

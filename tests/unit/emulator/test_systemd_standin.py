@@ -97,3 +97,32 @@ def test_systemd_service_drives_the_stand_in(root):
     with pytest.raises(Exception) as caught:
         missing.apply('start')
     assert 'exit 5' in str(caught.value)
+
+
+def test_mask_refuses_start_and_enable_until_unmasked(root):
+    # masked before the unit is installed, as the role does before a package install
+    rc, out, err = call('mask', 'other.service')
+    assert rc == 0 and err == 'Created symlink %s/etc/systemd/system/other.service \u2192 /dev/null.\n' % root
+    assert call('show', 'other.service', '-p', 'LoadState')[1] == 'LoadState=masked\n'
+    call('unmask', 'other.service')
+    assert call('mask', UNIT)[0] == 0
+    assert call('mask', UNIT) == (0, '', '')
+    assert call('show', UNIT, '-p', 'LoadState,UnitFileState,EnvironmentFiles')[1].splitlines() == [
+        'LoadState=masked', 'UnitFileState=masked', 'EnvironmentFiles=']
+    assert call('is-enabled', UNIT)[:2] == (1, 'masked\n')
+    assert call('enable', UNIT) == (1, '', 'Failed to enable unit: Unit file %s/etc/systemd/system/%s is masked.\n' % (root, UNIT))
+    assert call('start', UNIT) == (1, '', 'Failed to start %s: Unit %s is masked.\n' % (UNIT, UNIT))
+    assert call('is-active', UNIT)[0] == 3
+    rc, out, err = call('unmask', UNIT)
+    assert rc == 0 and err == 'Removed "%s/etc/systemd/system/%s".\n' % (root, UNIT)
+    assert call('unmask', UNIT) == (0, '', '')
+    assert call('enable', UNIT)[0] == 0 and call('start', UNIT)[0] == 0
+    assert call('is-active', UNIT)[0] == 0
+
+
+def test_mask_refuses_a_unit_file_of_the_admin(root):
+    folder = root / 'etc' / 'systemd' / 'system'
+    folder.mkdir(parents=True)
+    (folder / UNIT).write_text(UNIT_TEXT.format(root=root))
+    rc, out, err = call('mask', UNIT)
+    assert rc == 1 and 'already exists' in err

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The day-2 playbooks (backup_window, export_backups, rotate_password) against the emulated Duplicati server
+# The day-2 playbooks (backup_window, export_backups, backup_jobs, rotate_password) against the emulated Duplicati server
 # through the local connection, run by name from the installed collection as users run them; each run twice,
 # the second run must change nothing.
 set -euo pipefail
@@ -92,6 +92,30 @@ with open(sys.argv[1], 'rb') as src:
 assert 'Backup' in doc, sorted(doc)
 PYCHECK
 done
+
+echo "== backup_jobs"
+JOB_PASSPHRASE="job passphrase 456"
+mkdir -p "$WORK/group_vars"
+(umask 077 && cat > "$WORK/group_vars/duplicati_servers.yml" <<YML
+duplicati_backup_jobs:
+  nightly-home:
+    description: Home folders, nightly
+    target_url: "file://$WORK/target"
+    sources: [/home/]
+    passphrase: "$JOB_PASSPHRASE"
+    schedule: {repeat: 1D, time: "02:00", allowed_days: [mon, tue, wed, thu, fri]}
+    settings: {keep-versions: "5", dblock-size: 50mb}
+    filters: ["-*.tmp"]
+duplicati_backup_jobs_absent: [Photos]
+YML
+)
+twice backup_jobs.yml
+! grep -qF -- "$JOB_PASSPHRASE" "$WORK/a.log" "$WORK/b.log" || fail "backup_jobs shows the job passphrase"
+play backup_jobs.yml "$WORK/e.log" --check --diff -e '{"duplicati_backup_jobs": {"nightly-home": {"description": "changed", "target_url": "file:///x", "sources": ["/home/"], "passphrase": "check mode passphrase"}}}' \
+  || { cat "$WORK/e.log"; fail "backup_jobs in check mode"; }
+grep -q -- '+    "description": "changed"' "$WORK/e.log" || { cat "$WORK/e.log"; fail "the diff does not show the new description"; }
+play backup_jobs.yml "$WORK/f.log" || { cat "$WORK/f.log"; fail "backup_jobs after check mode"; }
+[ "$(recap "$WORK/f.log")" = "changed=0 failed=0" ] || { cat "$WORK/f.log"; fail "check mode changed the job"; }
 
 echo "== rotate_password"
 twice rotate_password.yml

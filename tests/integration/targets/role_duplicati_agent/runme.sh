@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The role duplicati.fleet.duplicati_agent on this machine (local connection), package step skipped, native
-# registration against the emulated console with the agent stand-in as the agent binary. Asserts:
+# registration (then, on a fresh host again, the agent method) against the emulated console with the agent stand-in as
+# the agent binary. A second emulated console stands for Duplicati's default address, which an agent without a
+# registration uses (the stand-in's DUPLICATI_EMULATOR_DEFAULT_REGISTRATION_URL): no run may send it anything, and a
+# probe at the end shows that an unregistered agent of this environment does reach it. Asserts:
 #   --check on a fresh host changes nothing; the first run writes preload.json before anything else and
 #   registers once; the second run changes nothing; a failed registration shows the error with the URL redacted;
 #   state=absent clears the registration and preload.json and keeps the data folder. The agent's systemd unit is
@@ -17,8 +20,10 @@ export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_HOST_KEY_CHECKING=0 ANSIB
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/role_duplicati_agent.XXXXXX")
 chmod 700 "$WORK"
 CONSOLE_DIR=$WORK/console
+DEFAULT_CONSOLE_DIR=$WORK/default-console
 cleanup() {
   "$PY" -m ansible_collections.duplicati.fleet.tests.emulator stop --state-dir "$CONSOLE_DIR" console >/dev/null 2>&1 || true
+  "$PY" -m ansible_collections.duplicati.fleet.tests.emulator stop --state-dir "$DEFAULT_CONSOLE_DIR" console >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -32,12 +37,21 @@ REVOKED=revoked-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 "$PY" -m ansible_collections.duplicati.fleet.tests.emulator start console --state-dir "$CONSOLE_DIR" \
   --token-file "$WORK/tokens" --revoked-token "$REVOKED" --ledger-file "$WORK/ledger.json" --max-lifetime 900 > "$WORK/console.json"
 URL=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$WORK/console.json")
+# --- the default address, for every agent started here (the modules pass their environment on)
+"$PY" -m ansible_collections.duplicati.fleet.tests.emulator start console --state-dir "$DEFAULT_CONSOLE_DIR" \
+  --claim-retry-seconds 1 --claim-lifetime 3 --max-lifetime 900 > "$WORK/default-console.json"
+DEFAULT_URL=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$WORK/default-console.json")
+export DUPLICATI_EMULATOR_DEFAULT_REGISTRATION_URL=${DEFAULT_URL}remotecontrol/register
+default_requests() {  # every request the default console received
+  "$PY" -c 'import json,sys,urllib.request
+print(json.load(urllib.request.urlopen(sys.argv[1] + "_emulator/requests"))["count"])' "$DEFAULT_URL"
+}
 
-# --- the agent stand-in as the installed agent binary
+# --- the agent stand-in as the installed agent binary; its install folder (where it reads preload.json) is this one
 mkdir -p "$WORK/install"
 cat > "$WORK/install/duplicati-agent" <<SH
 #!/bin/sh
-PYTHONPATH='$PYTHONPATH' exec '$PY' -m ansible_collections.duplicati.fleet.tests.emulator.agent "\$@"
+DUPLICATI_EMULATOR_INSTALL_DIR='$WORK/install' PYTHONPATH='$PYTHONPATH' exec '$PY' -m ansible_collections.duplicati.fleet.tests.emulator.agent "\$@"
 SH
 chmod 755 "$WORK/install/duplicati-agent"
 
@@ -146,6 +160,7 @@ grep -q "^DAEMON_OPTS=.*--server-datafolder=$DATA" "$OPTIONS" || { cat "$OPTIONS
 grep -q -- "--disable-pre-shared-key=true" "$OPTIONS" || { cat "$OPTIONS"; fail "the service options miss local access"; }
 no_secret_in "$OPTIONS"
 grep -q "Write the service options, enable the service, and start it" <<<"$changed_tasks" || fail "the service task changed nothing"
+[ "$(default_requests)" = 0 ] || fail "the first run sent $(default_requests) requests to the default console"
 
 echo "== 3. second run: nothing changes"
 play "$WORK/second.log" -e "@$WORK/vars.yml" || { cat "$WORK/second.log"; fail "second run"; }
@@ -160,7 +175,7 @@ changed_tasks_of() { sed -n '/^TASK \[/{s/^TASK \[\(.*\)\] \**$/\1/;h};/^changed
 play "$WORK/password.log" -e "@$WORK/vars.yml" -e "duplicati_agent_local_password='local password 789'" \
   || { cat "$WORK/password.log"; fail "run with a new local password"; }
 [ "$(changed_tasks_of "$WORK/password.log")" = "duplicati.fleet.duplicati_agent : Write preload.json
-duplicati.fleet.duplicati_agent : Write the service options, enable the service, and start it (restart it after a new registration or preload.json)" ] \
+duplicati.fleet.duplicati_agent : Write the service options, enable the service, and start it (restart it after a new package, registration or preload.json)" ] \
   || { cat "$WORK/password.log"; fail "a new preload.json did not restart the agent (and only that)"; }
 grep -qF "local password 789" "$PRELOAD" || fail "the new password is not in preload.json"
 ! grep -qF "local password 789" "$WORK/password.log" || fail "the new password is shown"
@@ -208,5 +223,32 @@ play "$WORK/absent2.log" -e "@$WORK/vars.yml" -e duplicati_agent_state=absent ||
 play "$WORK/purge.log" -e "@$WORK/vars.yml" -e duplicati_agent_state=absent -e "{\"duplicati_agent_purge_data\": true}" \
   || { cat "$WORK/purge.log"; fail "purge run"; }
 [ ! -e "$DATA" ] || fail "the data folder was not purged"
+
+echo "== 8. a fresh host with the agent method, DUPLICATI_REMOTE_CONTROL_URL naming the fleet's console"
+play "$WORK/agent.log" -e "@$WORK/vars.yml" -e duplicati_agent_registration_method=agent \
+  -e "{\"duplicati_agent_preload_env\": {\"agent\": {\"DUPLICATI_REMOTE_CONTROL_URL\": \"${URL}remotecontrol/register\"}}}" \
+  || { cat "$WORK/agent.log"; fail "agent method run"; }
+no_secret_in "$WORK/agent.log"
+[ "$(service_state)" = "active enabled" ] || fail "the service is $(service_state) after the agent method run"
+"$PY" - "$WORK/ledger.json" "$URL" <<'PYCHECK' || fail "one registration per machine, none waiting for a claim"
+import json, sys, time, urllib.request
+time.sleep(0.5)
+ledger = json.load(open(sys.argv[1]))["registrations"]
+machines = [entry["machineId"] for entry in ledger]
+assert len(machines) == 2 and len(set(machines)) == 2, ledger
+assert all(entry["flow"] == "token" for entry in ledger), ledger
+assert json.load(urllib.request.urlopen(sys.argv[2] + "_emulator/registrations")) == []
+PYCHECK
+[ "$(default_requests)" = 0 ] || fail "the runs sent $(default_requests) requests to the default console"
+echo "   default console: 0 requests after every run"
+
+echo "== 9. probe: an agent without a registration and without a link reaches the default console"
+# state=absent first: it removes the preload.json that names the fleet's console
+play "$WORK/absent3.log" -e "@$WORK/vars.yml" -e duplicati_agent_state=absent || { cat "$WORK/absent3.log"; fail "absent run"; }
+[ ! -e "$PRELOAD" ] || fail "preload.json is still there"
+"$WORK/install/duplicati-agent" run --agent-register-only --agent-settings-file="$WORK/probe/agent.json" \
+  --server-datafolder="$WORK/probe" > "$WORK/probe.log" 2>&1 && fail "the probe registered"
+[ "$(default_requests)" -ge 1 ] || { cat "$WORK/probe.log"; fail "the probe did not reach the default console"; }
+echo "   default console: $(default_requests) requests from the probe"
 
 echo "role_duplicati_agent: all checks passed"

@@ -10,12 +10,12 @@ import datetime
 import hashlib
 import hmac
 import io
-import json
 import os
 import re
 import struct
 import tracemalloc
 
+import pyAesCrypt
 import pytest
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -30,28 +30,9 @@ from ansible_collections.duplicati.fleet.plugins.module_utils.errors import (
     AESCryptWrongPasswordError,
     DuplicatiError,
 )
+from ansible_collections.duplicati.fleet.tests.unit import vectors
 
-pyAesCrypt = pytest.importorskip('pyAesCrypt')
-
-VECTORS = os.environ.get('DFLEET_VECTORS', '/work/shared/vectors')
 MIB = 1024 * 1024
-
-
-def _load_vectors(name):
-    path = os.path.join(VECTORS, name)
-    if not os.path.exists(path):
-        pytest.skip('test vectors not found at %s' % path)
-    with open(path) as f:
-        return json.load(f)
-
-
-def _vector_cases(name):
-    path = os.path.join(VECTORS, name)
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        data = json.load(f)
-    return [(data['password'], case['plaintext'], case['ciphertext_hex']) for case in data['cases']]
 
 
 # --- an independent reading of the v2/v3 layout, used to check what we write ---------
@@ -111,32 +92,30 @@ def _raw_decrypt(parts, password):
 
 # --- published vectors -----------------------------------------------------------------
 
-@pytest.mark.parametrize('password, plaintext, ciphertext_hex', _vector_cases('aescrypt_v2_terrapane.json'))
-def test_decrypts_published_v2_vectors(password, plaintext, ciphertext_hex):
-    src = io.BytesIO(bytes.fromhex(ciphertext_hex))
+@pytest.mark.parametrize('password, plaintext, blob', vectors.aescrypt_cases('aescrypt_v2_terrapane.json'))
+def test_decrypts_published_v2_vectors(password, plaintext, blob):
     out = io.BytesIO()
-    assert aescrypt.decrypt(src, out, password) == 2
-    assert out.getvalue() == plaintext.encode('utf-8')
+    assert aescrypt.decrypt(io.BytesIO(blob), out, password) == 2
+    assert out.getvalue() == plaintext
 
 
-@pytest.mark.parametrize('password, plaintext, ciphertext_hex', _vector_cases('aescrypt_v3_terrapane.json'))
-def test_decrypts_published_v3_vectors(password, plaintext, ciphertext_hex):
-    src = io.BytesIO(bytes.fromhex(ciphertext_hex))
+@pytest.mark.parametrize('password, plaintext, blob', vectors.aescrypt_cases('aescrypt_v3_terrapane.json'))
+def test_decrypts_published_v3_vectors(password, plaintext, blob):
     out = io.BytesIO()
-    assert aescrypt.decrypt(src, out, password) == 3
-    assert out.getvalue() == plaintext.encode('utf-8')
+    assert aescrypt.decrypt(io.BytesIO(blob), out, password) == 3
+    assert out.getvalue() == plaintext
 
 
 def test_vector_files_cover_the_expected_cases():
     for name, version in (('aescrypt_v2_terrapane.json', 2), ('aescrypt_v3_terrapane.json', 3)):
-        data = _load_vectors(name)
+        data = vectors.load(name)
         assert data['format_version'] == version
         assert len(data['cases']) >= 20
 
 
 def test_v2_reader_accepts_random_padding_of_official_aescrypt():
     """The official aescrypt fills the last block with random bytes; SharpAESCrypt's strict check would reject them."""
-    data = _load_vectors('aescrypt_v2_terrapane.json')
+    data = vectors.load('aescrypt_v2_terrapane.json')
     nonstandard = 0
     for case in data['cases']:
         n = len(case['plaintext'])

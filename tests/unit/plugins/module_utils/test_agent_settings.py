@@ -14,8 +14,7 @@ import pytest
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings as ags
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-
-VECTOR_PATH = '/work/shared/vectors/enc_v1_duplicati.json'
+from ansible_collections.duplicati.fleet.tests.unit import vectors
 
 PEM = u'-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA+x/y\n-----END PUBLIC KEY-----'
 
@@ -45,8 +44,7 @@ REAL_AGENT_JSON = (
 
 
 def _vector():
-    with open(VECTOR_PATH) as f:
-        return json.load(f)
+    return vectors.load('enc_v1_duplicati.json')
 
 
 def test_load_real_format(tmp_path):

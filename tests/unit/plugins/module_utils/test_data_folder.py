@@ -135,8 +135,6 @@ def test_agent_json_follows_override_but_default_probes_agent_json():
     # agent.json only in the legacy folder, the DB only in the new one: each file is probed by its own name
     exists = exists_in(old + '/agent.json', home + '/Library/Application Support/Duplicati/Duplicati-server.sqlite')
     assert df.agent_settings_path('darwin', [], {}, home, exists=exists) == old + '/agent.json'
-    assert df.server_database_path('darwin', [], {}, home, exists=exists) == \
-        home + '/Library/Application Support/Duplicati/Duplicati-server.sqlite'
 
 
 def test_install_dirs():

@@ -8,10 +8,9 @@ __metaclass__ = type
 
 import hashlib
 import io
-import json
-import os
 import re
 
+import pyAesCrypt
 import pytest
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import aescrypt
@@ -30,8 +29,8 @@ from ansible_collections.duplicati.fleet.plugins.module_utils.errors import (
     EncryptedFieldKeyMismatchError,
     EncryptedFieldKeyMissingError,
 )
+from ansible_collections.duplicati.fleet.tests.unit import vectors
 
-VECTORS = os.environ.get('DFLEET_VECTORS', '/work/shared/vectors')
 KEY = 'long and good password'
 URL = ('s3://awsid-bucket/folder/?s3-location-constraint=us-east-2&s3-storage-class=&s3-client=aws'
        '&auth-username=AWSID&auth-password=AWSACCESSKEY')
@@ -43,11 +42,7 @@ def _sha(text):
 
 @pytest.fixture(scope='module')
 def vector():
-    path = os.path.join(VECTORS, 'enc_v1_duplicati.json')
-    if not os.path.exists(path):
-        pytest.skip('test vector not found at %s' % path)
-    with open(path) as f:
-        return json.load(f)
+    return vectors.load('enc_v1_duplicati.json')
 
 
 def test_duplicati_vector_decrypts(vector):
@@ -99,7 +94,6 @@ def test_encrypted_format():
 
 
 def test_content_is_decryptable_by_pyaescrypt():
-    pyAesCrypt = pytest.importorskip('pyAesCrypt')
     content = encrypt_field('hello world', KEY)[len(PREFIX) + 128:]
     out = io.BytesIO()
     pyAesCrypt.decryptStream(io.BytesIO(bytes.fromhex(content)), out, KEY)

@@ -12,12 +12,11 @@ import hmac
 import json
 import time
 
+import jwt as pyjwt
 import pytest
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import jwt as djwt
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError, JWTError
-
-pyjwt = pytest.importorskip('jwt')
 
 SIGNING_KEY = base64.b64encode(bytes(range(32))).decode()  # a base64 SigningKey like JWTConfig.Create() makes
 CONFIG = {

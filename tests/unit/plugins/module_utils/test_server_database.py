@@ -13,8 +13,8 @@ import pytest
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import server_database as sdb
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.tests.unit import vectors
 
-VECTOR_PATH = '/work/shared/vectors/enc_v1_duplicati.json'
 KEY = 'long and good password'
 
 JWT_CONFIG = {'Authority': 'https://duplicati', 'Audience': 'https://duplicati', 'SigningKey': 'c2lnbmluZy1rZXk=',
@@ -135,8 +135,7 @@ def test_parse_bool():
 @pytest.fixture
 def encrypted_db(tmp_path):
     from ansible_collections.duplicati.fleet.plugins.module_utils.encrypted_field import encrypt_field
-    with open(VECTOR_PATH) as f:
-        vector = json.load(f)
+    vector = vectors.load('enc_v1_duplicati.json')
     path = tmp_path / 'Duplicati-server.sqlite'
     _make_db(path, [
         (-2, '', 'jwt-config', encrypt_field(json.dumps(JWT_CONFIG), KEY)),

@@ -14,8 +14,7 @@ import pytest
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import serverutil_settings as sus
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-
-VECTOR_PATH = '/work/shared/vectors/enc_v1_duplicati.json'
+from ansible_collections.duplicati.fleet.tests.unit import vectors
 
 # As ServerUtil writes it: default System.Text.Json (compact, PascalCase, nulls written, '+' escaped).
 REAL_SETTINGS_JSON = (
@@ -115,8 +114,7 @@ def test_refresh_token_encrypted_round_trip(tmp_path):
 
 
 def test_real_enc_v1_vector_decrypts():
-    with open(VECTOR_PATH) as f:
-        vector = json.load(f)
+    vector = vectors.load('enc_v1_duplicati.json')
     text = json.dumps([{'RefreshToken': vector['encrypted'], 'RefreshNonce': None, 'HostUrl': 'http://h/', 'ServerDatafolder': None}])
     assert sus.parse_serverutil_settings(text, key=vector['key'])[0]['RefreshToken'] == vector['plaintext']
 

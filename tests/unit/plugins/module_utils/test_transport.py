@@ -356,7 +356,6 @@ def _self_signed_server(tmp_path):
     import ipaddress
     import ssl
     import threading
-    crypto = pytest.importorskip('cryptography')  # noqa: F841
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec

@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Running the server modules in-process against the emulated Duplicati server.
+"""Running the modules in-process (every module's tests use ``run_module``), and the emulated
+Duplicati server for the server modules.
 
 ``run_module(monkeypatch, module, args, check_mode=False)`` calls ``module.main()`` with
-``args`` and returns the ``exit_json``/``fail_json`` payload (``failed`` tells which),
-plus the warnings. ``server(*argv)`` is the emulated server with the test password;
+``args`` and returns the ``exit_json``/``fail_json`` payload (``failed`` tells which) with
+the warnings and every ``no_log`` value replaced, as ``AnsibleModule`` does before anything
+leaves the module; with ``invocation=True`` also the ``invocation`` Ansible adds. ``server(*argv)`` is the emulated server with the test password;
 ``state(harness)`` is the emulator's own view (``/_emulator/state``), independent of the
 modules, to check what really changed.
 """
@@ -25,13 +27,19 @@ class Exit(Exception):
     pass
 
 
-def run_module(monkeypatch, module, args, check_mode=False, diff=True):
+def run_module(monkeypatch, module, args, check_mode=False, diff=True, invocation=False):
     """The result of one module run: a dict with ``failed``, ``changed``, ``msg``, ``warnings``, ..."""
+    def result(module_self, kwargs, failed):
+        if invocation:
+            kwargs.setdefault('invocation', {'module_args': module_self.params})
+        return Exit(basic.remove_values(dict(kwargs, failed=failed, warnings=list(get_warning_messages())),
+                                        module_self.no_log_values))
+
     def exit_json(self, **kwargs):
-        raise Exit(dict(kwargs, failed=False, warnings=list(get_warning_messages())))
+        raise result(self, kwargs, False)
 
     def fail_json(self, **kwargs):
-        raise Exit(dict(kwargs, failed=True, warnings=list(get_warning_messages())))
+        raise result(self, kwargs, True)
 
     monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)

@@ -9,12 +9,11 @@ import os
 import platform
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
 from ansible_collections.duplicati.fleet.plugins.module_utils import host_platform
 from ansible_collections.duplicati.fleet.plugins.modules import agent_info
+from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import run_module
 
 PASSPHRASE = 'correct horse battery'
 SETTINGS = {'jwt': 'eyJ.machine.token', 'serverUrl': 'wss://console/agent', 'certificateUrl': 'https://console/certs',
@@ -23,25 +22,10 @@ SETTINGS = {'jwt': 'eyJ.machine.token', 'serverUrl': 'wss://console/agent', 'cer
                 {'publicKeyHash': 'b', 'publicKey': 'p', 'obtained': '2026-01-01T00:00:00+00:00', 'expiry': '2027-06-01T00:00:00+00:00'}]}
 
 
-class Exit(Exception):
-    pass
-
-
 def run(monkeypatch, args, service_state=None):
-    def exit_json(self, **kwargs):
-        raise Exit(dict(kwargs, failed=False))
-
-    def fail_json(self, **kwargs):
-        raise Exit(dict(kwargs, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
     state = {'name': 'duplicati-agent.service', 'active': True, 'enabled': False}
     monkeypatch.setattr(agent_info, '_service_state', service_state or (lambda module, os_name, *scope: state))
-    with patch_module_args(dict(args, _ansible_check_mode=True)):
-        with pytest.raises(Exit) as caught:
-            agent_info.main()
-    return caught.value.args[0]
+    return run_module(monkeypatch, agent_info, args, check_mode=True)
 
 
 @pytest.fixture

@@ -10,36 +10,19 @@ import stat
 import sys
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common.warnings import get_warning_messages
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner, agent_settings
 from ansible_collections.duplicati.fleet.plugins.modules import agent_registration
 from ansible_collections.duplicati.fleet.tests.emulator.console.harness import running_console
 from ansible_collections.duplicati.fleet.tests.emulator.httpbase import Faults
+from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import run_module
 
 TOKEN = 'fleet-token-0123456789'
 PASSPHRASE = 'correct horse battery'
 
 
-class Exit(Exception):
-    pass
-
-
 def run(monkeypatch, args, check_mode=False):
-    def exit_json(self, **kwargs):
-        raise Exit(dict(kwargs, failed=False, warnings=list(get_warning_messages())))
-
-    def fail_json(self, **kwargs):
-        raise Exit(dict(kwargs, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    with patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=True)):
-        with pytest.raises(Exit) as caught:
-            agent_registration.main()
-    return caught.value.args[0]
+    return run_module(monkeypatch, agent_registration, args, check_mode)
 
 
 def make_agent(tmp_path):

@@ -31,7 +31,7 @@ def test_import_from_encrypted_file_once(monkeypatch, tmp_path):
         src = tmp_path / 'photos.json.aes'
         src.write_bytes(encrypt_bytes(json.dumps(config).encode('utf-8'), PASSPHRASE))
         args = connection(harness, name='Photos copy', src=str(src), passphrase=PASSPHRASE,
-                          replace_settings={'description': 'Imported', 'settings.dblock-size': 100})
+                          replace_settings={'description': 'Imported', 'settings.dblock-size': '100mb'})
         check = run_module(monkeypatch, backup, args, check_mode=True)
         assert state(harness)['backups'] == 2
         first = run_module(monkeypatch, backup, args)

@@ -22,7 +22,12 @@ def test_lists_every_backup_without_secrets(monkeypatch):
     assert first['metadata']['BackupListCount'] == '5'
     assert 'details' not in first
     text = repr(result)
-    assert 's3cr3t-key' not in text and 'backup-passphrase' not in text and 'auth-password' not in text
+    assert 's3cr3t-key' not in text and 'backup-passphrase' not in text
+    definition = first['definition']
+    assert definition['passphrase'] == '********' and definition['target_url'].endswith('&auth-username=AKIAEXAMPLE1&auth-password=********')
+    assert definition['sources'] == ['/home/alice/Documents/', '/home/alice/Mail/'] and definition['filters'] == ['-*.tmp', '-[.*/cache/.*]']
+    assert definition['schedule'] == {'repeat': '1D', 'time': '02:30', 'allowed_days': ['mon', 'tue', 'wed', 'thu', 'fri']}
+    assert definition['settings']['--exclude-files-attributes'] == 'temporary,system' and 'passphrase' not in definition['settings']
 
 
 def test_one_backup_by_name_case_insensitive_with_details(monkeypatch):

@@ -9,32 +9,15 @@ import os
 import stat
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.duplicati.fleet.plugins.modules import preload
+from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import run_module
 
 URL = 'https://console.example.test/remotecontrol/register?token=SecretTok3n123'
 
 
-class Exit(Exception):
-    pass
-
-
 def run(monkeypatch, args, check_mode=False):
-    def exit_json(self, **kwargs):
-        kwargs['invocation'] = {'module_args': self.params}
-        raise Exit(basic.remove_values(dict(kwargs, failed=False), self.no_log_values))
-
-    def fail_json(self, **kwargs):
-        raise Exit(dict(kwargs, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    with patch_module_args(dict(args, _ansible_check_mode=check_mode, _ansible_diff=True)):
-        with pytest.raises(Exit) as caught:
-            preload.main()
-    return caught.value.args[0]
+    return run_module(monkeypatch, preload, args, check_mode, invocation=True)
 
 
 def test_creates_folder_and_file_private_then_idempotent(monkeypatch, tmp_path):

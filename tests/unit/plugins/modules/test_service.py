@@ -9,32 +9,16 @@ import os
 import stat
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.common.warnings import get_warning_messages
-from ansible.module_utils.testing import patch_module_args
+from ansible.module_utils.common import warnings
+from ansible.module_utils.common.warnings import get_deprecation_messages
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
 from ansible_collections.duplicati.fleet.plugins.modules import service
-
-
-class Exit(Exception):
-    pass
+from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import run_module
 
 
 def run(monkeypatch, args, check_mode=False, diff=True):
-    def exit_json(self, **kwargs):
-        raise Exit(dict(kwargs, failed=False, warnings=list(get_warning_messages())))
-
-    def fail_json(self, **kwargs):
-        raise Exit(dict(kwargs, failed=True))
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(Exit) as caught:
-            service.main()
-    return caught.value.args[0]
+    return run_module(monkeypatch, service, args, check_mode, diff)
 
 
 class FakeUnit(object):
@@ -159,3 +143,15 @@ def test_bad_option_is_a_clear_error_and_writes_nothing(monkeypatch, tmp_path, u
     result = run(monkeypatch, {'name': 'agent', 'daemon_opts': ['--a=1\n--b'], 'options_file': str(path)})
     assert result['failed'] and 'line break' in result['msg']
     assert not os.path.exists(str(path))
+
+
+@pytest.mark.parametrize('name', ['macos_scope', 'scope'])
+def test_macos_scope_is_the_option_and_scope_a_deprecated_alias(monkeypatch, name):
+    monkeypatch.setattr(warnings, '_global_deprecations', {})
+    monkeypatch.setattr(service.platform, 'system', lambda: 'Darwin')
+    package_agent = ('com.duplicati.agent.launchagent', '/nonexistent/agent.plist', ['/usr/local/duplicati-agent/duplicati-agent', 'run'])
+    monkeypatch.setattr(sm, 'LAUNCHD_PACKAGE_AGENTS', {'agent': package_agent})
+    result = run(monkeypatch, {'name': 'agent', name: 'user', 'state': 'started'})
+    assert result['failed'] and 'use macos_scope=system' in result['msg']
+    deprecations = [d['msg'] for d in get_deprecation_messages()]
+    assert any("'scope'" in msg for msg in deprecations) == (name == 'scope')
