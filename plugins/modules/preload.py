@@ -149,27 +149,12 @@ warnings_preload:
 
 import copy
 import os
-import platform
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import preload as pl
-from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
-from ansible_collections.duplicati.fleet.plugins.module_utils.agent_runner import agent_install_dir, default_agent_path
 from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import file_lock, write_atomic
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-from ansible_collections.duplicati.fleet.plugins.module_utils.service_manager import detect_package_family
-
-
-def default_preload_path():
-    """The install-folder preload.json of the agent package on this host."""
-    os_name = df.normalize_os(platform.system())
-    binary = default_agent_path(os_name)
-    if os.path.exists(binary):
-        return os.path.join(agent_install_dir(binary), df.PRELOAD_FILENAME)
-    if os_name == df.MACOS:
-        return os.path.join(df.install_dir(os_name, 'pkg', 'agent'), df.PRELOAD_FILENAME)
-    return os.path.join(df.install_dir(os_name, detect_package_family(), 'agent'), df.PRELOAD_FILENAME)
 
 
 def _given(params):
@@ -206,27 +191,6 @@ def remove_entries(document, given):
     return result
 
 
-def _string_values(given):
-    """Module input (YAML may give numbers or booleans for env/db values) in Duplicati's types."""
-    result = {}
-    for section, body in given.items():
-        if not isinstance(body, dict):
-            raise DuplicatiError('%s must be a dict keyed by executable name, not %s' % (section, type(body).__name__))
-        result[section] = {}
-        for exe, entry in body.items():
-            if section != 'args' and isinstance(entry, dict):
-                converted = {}
-                for name, value in entry.items():
-                    if isinstance(value, bool):
-                        value = 'true' if value else 'false'
-                    elif isinstance(value, (int, float)):
-                        value = str(value)
-                    converted[name] = value
-                entry = converted
-            result[section][exe] = entry
-    return result
-
-
 def secret_values(given):
     """The values of secret entries (by name, or URLs with credentials or tokens)."""
     values = set()
@@ -245,15 +209,6 @@ def secret_values(given):
     return values
 
 
-def _mode(value):
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value), 8)
-    except ValueError:
-        raise DuplicatiError('mode %r is not an octal file mode such as 0600' % (value,))
-
-
 def run(module):
     """Converge preload.json under its lock, so two runs on one host never lose an update.
 
@@ -262,7 +217,7 @@ def run(module):
     leaves no trace), and the change is worked out again under the lock.
     """
     params = module.params
-    path = params['path'] or default_preload_path()
+    path = params['path'] or pl.default_preload_path()
     real_run = not module.check_mode
     module.check_mode = True
     try:
@@ -280,7 +235,7 @@ def run(module):
 
 def converge(module, path):
     params = module.params
-    mode = _mode(params['mode'])
+    mode = pl.file_mode(params['mode'])
     given = _given(params)
     result = {'changed': False, 'path': path}
 
@@ -301,9 +256,9 @@ def converge(module, path):
         if given and existing is None:
             new = None
     elif params['merge']:
-        new = pl.merge_preload(existing or {}, _string_values(given))
+        new = pl.merge_preload(existing or {}, pl.string_values(given))
     else:
-        new = pl.replace_preload(_string_values(given))
+        new = pl.replace_preload(pl.string_values(given))
 
     if params['state'] == 'absent' and not given:
         content_changed = os.path.exists(path)

@@ -17,7 +17,6 @@ import subprocess
 import sys
 
 import ansible_runner
-import pytest
 
 from ansible_collections.duplicati.fleet.tests.ecosystem.awx_credential import (
     COLLECTION_ROOT, inject_env, load_credential_type)

@@ -16,12 +16,10 @@ import os
 import subprocess
 import sys
 
-import pytest
+import ansible_runner
 
-ansible_runner = pytest.importorskip('ansible_runner')
-
-from ansible_collections.duplicati.fleet.tests.ecosystem.awx_credential import inject_env, load_credential_type  # noqa: E402
-from ansible_collections.duplicati.fleet.tests.ecosystem.test_awx_job import PLAYBOOK  # noqa: E402
+from ansible_collections.duplicati.fleet.tests.ecosystem.awx_credential import inject_env, load_credential_type
+from ansible_collections.duplicati.fleet.tests.ecosystem.test_awx_job import PLAYBOOK
 
 
 def slices(hosts, count):
