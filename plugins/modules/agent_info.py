@@ -399,10 +399,10 @@ def differences(desired, state, options_text):
             found.append('the latest version is known only from the package index')
         elif version and state['version'] != version:
             found.append('version %s is installed, not %s' % (state['version'], version))
-    if desired['registered'] is not None:
-        if 'settings_error' in state:
-            found.append('agent.json cannot be read')
-        elif state['registered'] != desired['registered']:
+    if 'settings_error' in state:
+        found.append('agent.json cannot be read')
+    elif desired['registered'] is not None:
+        if state['registered'] != desired['registered']:
             found.append('the agent is %sregistered' % ('' if state['registered'] else 'not '))
     if desired['preload'] is not None:
         difference = pl.preload_difference(desired['preload_path'] or pl.default_preload_path(), json.loads(desired['preload']),
