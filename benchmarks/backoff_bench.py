@@ -90,8 +90,11 @@ def run_fleet(hosts, error_rate, args, work):
                 lost=lost, statuses=statuses, registered=ledger['count'], duplicates=len(ledger['duplicates']))
 
 
+def cells(values, fmt):
+    return ' '.join(fmt % percentile(values, p) for p in PERCENTILES)
+
+
 def report(figures):
-    cells = lambda values, fmt: ' '.join(fmt % percentile(values, p) for p in PERCENTILES)  # noqa: E731
     print('%-5s %5s %8s | %-27s | %-19s | %-27s | %4s %4s %s' % (
         'hosts', '503', 'total s', 'own time s p50 p90 p99 max', 'requests p50 p90 p99 max', 'done at s p50 p90 p99 max',
         'lost', 'dup', 'console answers'))

@@ -346,7 +346,6 @@ class Fleet(object):
             raise BenchError('%s over %d hosts failed (rc %d, %d hosts in the recap); see %s' % (playbook, size, rc, len(recap), log))
         return cpu, wall, recap
 
-
     def play_sliced(self, size, slices, log):
         """playbooks/rollout.yml as ``slices`` concurrent ansible-playbook processes, one per slice inventory;
         return (cpu s of all of them, wall s until the last ends, recap of all hosts). Every slice must end
