@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fleet benchmark of the duplicati_agent role and the server modules, against the emulator.
 
-    python benchmarks/fleet_bench.py [--sizes 10,30] [--forks 10] [--repeat 3] [--rows ping,first,rerun,backup_info,uri]
-                                     [--pipelining] [--profile] [--work-dir DIR] [--keep]
+    python benchmarks/fleet_bench.py [--sizes 10,30] [--forks 10] [--repeat 3] [--rows ping,first,rerun,backup_info,uri,sliced]
+                                     [--slices 3] [--pipelining] [--profile] [--work-dir DIR] [--keep]
 
 A simulated fleet of N inventory hosts on this machine (connection local, the venv's Python), each
 with its own data folder and preload.json, the agent stand-in of tests/emulator/agent as the
@@ -20,6 +20,10 @@ the whole fleet:
 * rerun       - the same role again: nothing changes
 * backup_info - one ``duplicati.fleet.backup_info`` task per host (password login + list backups)
 * uri         - the same with ``ansible.builtin.uri``: POST api/v1/auth/login, GET api/v1/backups
+* sliced      - playbooks/rollout.yml on fresh hosts as K concurrent ansible-playbook processes over K slices
+                of the inventory (``--slices``, default 3), as an AWX job with ``job_slice_count`` K runs
+                it: slice i (1-based) holds the hosts sorted by name ``[i-1::K]``. Each process keeps the
+                rollout's serial batches and max_fail_percentage within its slice.
 
 Every row runs with the same inventory, the same forks and the same settings; the rows alternate
 within each repeat; CPU and wall time are the median of the repeats, and a ratio is taken between two
@@ -28,9 +32,10 @@ user + sys of ansible-playbook and every process below it (``RUSAGE_CHILDREN``),
 fleet includes the module processes. Wall time is secondary. Each run is checked: its exit code,
 its play recap (no failure, the first rollout changes every host, the re-run none) and, after each
 first rollout, the console's ledger (one new registration per host, none twice) and every host's
-service (options file written, unit enabled and active).
+service (options file written, unit enabled and active). The sliced row is checked the same way over
+all its slices, and each slice must have run the rollout's batches, its first batch (the canary) one host.
 
-Targets (ratios of controller CPU at the same N): first <= 8 x ping, rerun <= 5 x ping,
+Targets (ratios of controller CPU at the same N): first <= 4 x ping, rerun (converged hosts) <= 1.5 x ping,
 backup_info <= 1.2 x uri. Growth: per-host slope between sizes, which should stay flat.
 """
 
@@ -52,8 +57,9 @@ import tempfile
 import time
 import urllib.request
 
-ROWS = ('ping', 'first', 'rerun', 'backup_info', 'uri')
-TARGETS = {'first': ('ping', 8.0), 'rerun': ('ping', 5.0), 'backup_info': ('uri', 1.2)}
+ROWS = ('ping', 'first', 'rerun', 'backup_info', 'uri', 'sliced')
+TARGETS = {'first': ('ping', 4.0), 'rerun': ('ping', 1.5), 'backup_info': ('uri', 1.2), 'sliced': ('first', None)}
+ROLLOUT_BATCHES = (1, '10%', '30%', '100%')  # the default serial of playbooks/rollout.yml
 EMULATOR = 'ansible_collections.duplicati.fleet.tests.emulator'
 AGENT_UNIT = 'duplicati-agent.service'
 # The agent's unit as the package installs it (tests/emulator/packaging), its options file under the host's root.
@@ -243,16 +249,16 @@ class Fleet(object):
                             env=self.env, cwd=self.work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.started = []
 
-    def inventory(self, size):
-        """inventory-N.yml: N local hosts, each with its own folder under hosts-N/."""
-        path = os.path.join(self.work, 'inventory-%d.yml' % size)
+    def inventory(self, size, hosts=None, name=None, interpreter=sys.executable):
+        """inventory-N.yml: N local hosts, each with its own folder under hosts-N/ (``hosts``: only these)."""
+        path = os.path.join(self.work, (name or 'inventory-%d' % size) + '.yml')
         if os.path.exists(path):
             return path
         hosts_dir = os.path.join(self.work, 'hosts-%d' % size)
         lines = [
             '---', 'all:', '  children:', '    fleet:', '      vars:',
             '        ansible_connection: local',
-            '        ansible_python_interpreter: "%s"' % sys.executable,
+            '        ansible_python_interpreter: "%s"' % interpreter,
             '        bench_host_dir: "%s/{{ inventory_hostname }}"' % hosts_dir,
             '        bench_server_url: "%s"' % self.server_url,
             '        bench_bin_dir: "%s"' % self.bin_dir,
@@ -262,12 +268,22 @@ class Fleet(object):
             '        duplicati_agent_path: "%s"' % self.agent_path,
             '        duplicati_agent_data_folder: "{{ bench_host_dir }}/data"',
             '        duplicati_agent_preload_path: "{{ bench_host_dir }}/preload.json"',
-            '      hosts:',
         ]
-        lines.extend('        host-%04d:' % i for i in range(1, size + 1))
+        lines.append('      hosts:')
+        lines.extend('        %s:' % host for host in (hosts or host_names(size)))
         with open(path, 'w') as handle:
             handle.write('\n'.join(lines) + '\n')
         return path
+
+    def slice_inventories(self, size, slices):
+        """One inventory per slice, as an AWX job with job_slice_count=slices hands each slice its hosts:
+        the hosts sorted by name, slice i (1-based) taking [i-1::slices]. playbooks/rollout.yml sets no
+        ``environment``, so each host's interpreter is a wrapper that puts the systemctl stand-in first on
+        PATH with the host's own root."""
+        names = sorted(host_names(size))
+        return [self.inventory(size, names[i::slices], 'inventory-%d-slice-%d-of-%d' % (size, i + 1, slices),
+                               '{{ bench_host_dir }}/python')
+                for i in range(slices)]
 
     def reset_hosts(self, size):
         """Fresh hosts: no preload.json, no data folder, no registration; the agent's unit installed, stopped."""
@@ -281,6 +297,11 @@ class Fleet(object):
             os.makedirs(os.path.join(root, 'etc', 'default'))
             with open(os.path.join(root, 'lib', 'systemd', 'system', AGENT_UNIT), 'w') as handle:
                 handle.write(AGENT_UNIT_TEXT % {'root': root, 'agent': self.agent_path})
+            python = os.path.join(hosts_dir, 'host-%04d' % i, 'python')
+            with open(python, 'w') as handle:
+                handle.write("#!/bin/sh\nPATH='%s':\"$PATH\" DUPLICATI_EMULATOR_SYSTEMD_ROOT='%s' exec '%s' \"$@\"\n"
+                             % (self.bin_dir, root, sys.executable))
+            os.chmod(python, 0o755)
 
     def check_services(self, size):
         """Every host's agent unit enabled and active, with the role's options file; else BenchError."""
@@ -325,6 +346,82 @@ class Fleet(object):
             raise BenchError('%s over %d hosts failed (rc %d, %d hosts in the recap); see %s' % (playbook, size, rc, len(recap), log))
         return cpu, wall, recap
 
+    def play_sliced(self, size, slices, log):
+        """playbooks/rollout.yml as ``slices`` concurrent ansible-playbook processes, one per slice inventory;
+        return (cpu s of all of them, wall s until the last ends, recap of all hosts). Every slice must end
+        without failure and must have run the rollout's serial batches over its hosts, the first (the
+        canary) of one host."""
+        playbook = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        running = []
+        try:
+            for number, inventory in enumerate(self.slice_inventories(size, slices), 1):
+                slice_log = '%s.slice-%d' % (log, number)
+                out = open(slice_log, 'wb')
+                running.append((inventory, slice_log, out, subprocess.Popen(
+                    [playbook, '-i', inventory, '-e', '@' + self.secrets_file, '-e', 'duplicati_hosts=fleet',
+                     'duplicati.fleet.rollout'], stdout=out, stderr=subprocess.STDOUT, env=self.env, cwd=self.work)))
+            codes = [process.wait() for dummy, dummy, dummy, process in running]
+        finally:
+            for dummy, dummy, out, process in running:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+                out.close()
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        recap = {}
+        for (inventory, slice_log, dummy, dummy), rc in zip(running, codes):
+            mine = _recap(slice_log)
+            expected = rollout_batches(len(_inventory_hosts(inventory)))
+            batches = _batches(slice_log)
+            if rc != 0 or set(mine) != set(_inventory_hosts(inventory)) or any(r['failed'] or r['unreachable'] for r in mine.values()):
+                raise BenchError('slice %s failed (rc %d, %d hosts in the recap); see %s' % (inventory, rc, len(mine), slice_log))
+            if [len(b) for b in batches] != expected:
+                raise BenchError('slice %s ran batches of %s hosts, not %s; see %s'
+                                 % (inventory, [len(b) for b in batches], expected, slice_log))
+            recap.update(mine)
+        if len(recap) != size:
+            raise BenchError('the slices covered %d of %d hosts' % (len(recap), size))
+        return cpu, wall, recap
+
+
+def host_names(size):
+    return ['host-%04d' % i for i in range(1, size + 1)]
+
+
+def rollout_batches(hosts, serial=ROLLOUT_BATCHES):
+    """The batch sizes Ansible makes of ``hosts`` hosts with ``serial``: a percentage of the play's hosts,
+    rounded down but at least 1; the last value repeats until every host had its batch."""
+    sizes = []
+    left = hosts
+    while left > 0:
+        value = serial[min(len(sizes), len(serial) - 1)]
+        size = (int(int(value[:-1]) / 100.0 * hosts) or 1) if isinstance(value, str) else int(value)
+        sizes.append(min(size, left))
+        left -= sizes[-1]
+    return sizes
+
+
+def _inventory_hosts(path):
+    with open(path) as handle:
+        return [line.strip()[:-1] for line in handle if re.match(r'^ {8}host-\d+:$', line.rstrip())]
+
+
+def _batches(log):
+    """The hosts of each serial batch, from the default callback's output (one PLAY header per batch)."""
+    batches = []
+    with open(log, 'r', errors='replace') as handle:
+        for line in handle:
+            if line.startswith('PLAY ['):
+                batches.append(set())
+            match = re.match(r'^(?:ok|changed|skipping|failed|fatal): \[(host-\d+)\]', line)
+            if match and batches:
+                batches[-1].add(match.group(1))
+    return batches
+
 
 def _recap(log):
     hosts = {}
@@ -341,25 +438,27 @@ def _recap(log):
     return hosts
 
 
-def run_size(fleet, size, rows, repeat, logs):
+def run_size(fleet, size, rows, repeat, logs, slices=3):
     """{row: [(cpu, wall), ...]} for one fleet size; every run checked."""
     results = dict((row, []) for row in rows)
     for rep in range(1, repeat + 1):
         for row in rows:
             log = os.path.join(logs, '%s-%d-%d.log' % (row, size, rep))
-            if row == 'first':
+            if row in ('first', 'sliced'):
                 fleet.reset_hosts(size)
                 count, machines, duplicates = fleet.ledger()
             if row == 'rerun' and 'first' not in rows and rep == 1:
                 # a converged fleet to re-run on
                 fleet.reset_hosts(size)
                 fleet.play(size, 'role', log + '.setup')
-            playbook = 'role' if row in ('first', 'rerun') else row
-            cpu, wall, recap = fleet.play(size, playbook, log)
+            if row == 'sliced':
+                cpu, wall, recap = fleet.play_sliced(size, slices, log)
+            else:
+                cpu, wall, recap = fleet.play(size, 'role' if row in ('first', 'rerun') else row, log)
             changed = sum(1 for r in recap.values() if r['changed'])
-            if row == 'first':
+            if row in ('first', 'sliced'):
                 if changed != size:
-                    raise BenchError('the first rollout changed %d of %d hosts; see %s' % (changed, size, log))
+                    raise BenchError('the %s rollout changed %d of %d hosts; see %s' % (row, changed, size, log))
                 time.sleep(0.5)  # the console writes its ledger within 0.2 s
                 count2, machines2, duplicates2 = fleet.ledger()
                 if count2 - count != size or machines2 - machines != size or duplicates2 != duplicates:
@@ -405,9 +504,9 @@ def _median(pairs, index):
 
 def _ratios(mine, theirs):
     """CPU ratios of two rows repeat by repeat (the runs of one repeat are minutes apart, so a drift of the
-    machine's speed between repeats cancels out): (median, lowest, highest)."""
+    machine's speed between repeats cancels out): (median, the ratio of each repeat)."""
     values = [m[0] / t[0] for m, t in zip(mine, theirs)]
-    return statistics.median(values), min(values), max(values)
+    return statistics.median(values), values
 
 
 def report(sizes, results, args):
@@ -415,10 +514,13 @@ def report(sizes, results, args):
     print('Fleet benchmark: %s, %d cores, Python %s, ansible-core %s, forks=%d, pipelining=%s, median of %d'
           % (platform.platform(), os.cpu_count(), platform.python_version(), _ansible_version(), args.forks,
              args.pipelining, args.repeat))
+    if 'sliced' in args.rows:
+        print('sliced = playbooks/rollout.yml as %d concurrent ansible-playbook processes (forks=%d each) over %d slices'
+              % (args.slices, args.forks, args.slices))
     print('controller CPU = user+sys of ansible-playbook and its children (s), median of the repeats;')
-    print('ratio = CPU / CPU of the reference row in the same repeat, median of the repeats (lowest-highest)')
+    print('ratio = CPU / CPU of the reference row in the same repeat: median, and the ratio of each repeat')
     print('')
-    print('%-6s %-12s %10s %10s %10s %8s %9s %13s %s' % ('N', 'row', 'cpu s', 'wall s', 'cpu/host', 'vs', 'ratio', 'range', 'target'))
+    print('%-6s %-12s %10s %10s %10s %8s %9s %17s %s' % ('N', 'row', 'cpu s', 'wall s', 'cpu/host', 'vs', 'ratio', 'per repeat', 'target'))
     for size in sizes:
         med = dict((row, (_median(v, 0), _median(v, 1))) for row, v in results[size].items())
         for row in args.rows:
@@ -428,10 +530,10 @@ def report(sizes, results, args):
                 ratio = vs = spread = '-'
                 verdict = ''
             else:
-                value, low, high = _ratios(results[size][row], results[size][ref])
-                ratio, spread, vs = '%.2fx' % value, '%.2f-%.2f' % (low, high), ref
+                value, values = _ratios(results[size][row], results[size][ref])
+                ratio, spread, vs = '%.2fx' % value, '/'.join('%.2f' % v for v in values), ref
                 verdict = '<= %.1fx %s' % (target, 'met' if value <= target else 'MISSED') if target else ''
-            print('%-6d %-12s %10.2f %10.2f %10.3f %8s %9s %13s %s' % (size, row, cpu, wall, cpu / size, vs, ratio, spread, verdict))
+            print('%-6d %-12s %10.2f %10.2f %10.3f %8s %9s %17s %s' % (size, row, cpu, wall, cpu / size, vs, ratio, spread, verdict))
         print('')
     if len(sizes) > 1:
         print('growth: per-host slope between sizes (controller CPU s per added host; wall s per added host x forks)')
@@ -489,13 +591,14 @@ def main():
     parser.add_argument('--forks', type=int, default=10)
     parser.add_argument('--repeat', type=int, default=3, help='runs of each row per size; the median is reported')
     parser.add_argument('--rows', type=_parse_rows, default=list(ROWS), help='some of ' + ','.join(ROWS))
+    parser.add_argument('--slices', type=int, default=3, help='concurrent ansible-playbook processes of the sliced row (default 3)')
     parser.add_argument('--pipelining', action='store_true', help='ANSIBLE_PIPELINING=True for every row')
     parser.add_argument('--profile', action='store_true', help='then profile the role per task at the largest size')
     parser.add_argument('--work-dir', help='parent of the work folder (default: $DUPLICATI_FLEET_WORK or the temp dir)')
     parser.add_argument('--keep', action='store_true', help='keep the work folder (logs, hosts) afterwards')
     args = parser.parse_args()
-    if args.forks < 1 or args.repeat < 1:
-        parser.error('--forks and --repeat must be at least 1')
+    if args.forks < 1 or args.repeat < 1 or args.slices < 1:
+        parser.error('--forks, --repeat and --slices must be at least 1')
 
     parent = args.work_dir or os.environ.get('DUPLICATI_FLEET_WORK') or None
     if parent:
@@ -519,7 +622,7 @@ def main():
               % (','.join(map(str, args.sizes)), args.forks, args.repeat, ','.join(args.rows), work), flush=True)
         results = {}
         for size in args.sizes:
-            results[size] = run_size(fleet, size, args.rows, args.repeat, logs)
+            results[size] = run_size(fleet, size, args.rows, args.repeat, logs, args.slices)
             fleet.reset_hosts(size)
         report(args.sizes, results, args)
         if args.profile:

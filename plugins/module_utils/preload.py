@@ -17,11 +17,15 @@ problem that would make Duplicati ignore a file or an entry, with the reason.
 import copy
 import json
 import os
+import platform
 import re
 
+from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
+from ansible_collections.duplicati.fleet.plugins.module_utils.agent_runner import agent_install_dir, default_agent_path
 from ansible_collections.duplicati.fleet.plugins.module_utils.dotnet_json import json_type_name
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils import secrets
+from ansible_collections.duplicati.fleet.plugins.module_utils.service_manager import detect_package_family
 
 ANY_EXECUTABLE = '*'
 SECTIONS = ('env', 'db', 'args')
@@ -199,6 +203,91 @@ def read_preload_file(path, version=None):
     except (IOError, OSError) as e:
         raise DuplicatiError('Cannot read %s: %s' % (path, e.strerror or e), url=path)
     return parse_preload(data, path, version)
+
+
+def default_preload_path():
+    """The install-folder preload.json of the agent package on this host."""
+    os_name = df.normalize_os(platform.system())
+    binary = default_agent_path(os_name)
+    if os.path.exists(binary):
+        return os.path.join(agent_install_dir(binary), df.PRELOAD_FILENAME)
+    if os_name == df.MACOS:
+        return os.path.join(df.install_dir(os_name, 'pkg', 'agent'), df.PRELOAD_FILENAME)
+    return os.path.join(df.install_dir(os_name, detect_package_family(), 'agent'), df.PRELOAD_FILENAME)
+
+
+def file_mode(value):
+    """The file mode given as an int or an octal string such as ``0600``: 0 to 0o7777, never writable by group or
+    others (the agent runs options from the file)."""
+    if isinstance(value, bool):
+        mode = -1
+    elif isinstance(value, int):
+        mode = value
+    else:
+        try:
+            mode = int(str(value), 8)
+        except ValueError:
+            mode = -1
+    if not 0 <= mode <= 0o7777:
+        raise DuplicatiError('mode %r is not an octal file mode between 0000 and 7777 such as 0600' % (value,))
+    if mode & 0o022:
+        raise DuplicatiError('mode %04o lets %s write preload.json, and the agent runs the options in it; use 0600 or 0644'
+                             % (mode, 'others' if mode & 0o002 else 'the group'))
+    return mode
+
+
+def string_values(given):
+    """Module input (YAML may give numbers or booleans for env/db values) in Duplicati's types."""
+    result = {}
+    for section, body in given.items():
+        if not isinstance(body, dict):
+            raise DuplicatiError('%s must be a dict keyed by executable name, not %s' % (section, type(body).__name__))
+        result[section] = {}
+        for exe, entry in body.items():
+            if section != 'args' and isinstance(entry, dict):
+                converted = {}
+                for name, value in entry.items():
+                    if isinstance(value, bool):
+                        value = 'true' if value else 'false'
+                    elif isinstance(value, (int, float)):
+                        value = str(value)
+                    converted[name] = value
+                entry = converted
+            result[section][exe] = entry
+    return result
+
+
+def preload_difference(path, given, mode, owner=None):
+    """None when ``path`` is what the preload module with ``merge=false`` leaves for ``given`` (sections as the
+    module takes them): exactly that document with ``mode`` (and ``owner``), or no file when ``given`` holds no
+    entry (``state=absent``). Otherwise a short sentence saying what differs."""
+    given = dict((section, body) for section, body in given.items() if body)
+    if not given:
+        return 'preload.json is to be removed' if os.path.exists(path) else None
+    try:
+        existing = read_preload_file(path)[0]
+    except DuplicatiError:
+        return 'preload.json cannot be read'
+    if existing is None:
+        return 'preload.json is missing'
+    try:
+        wanted = replace_preload(string_values(given))
+    except DuplicatiError:
+        return 'the wanted preload.json is not valid'  # the preload step reports why
+    if existing != wanted:
+        return 'preload.json has other content'
+    stat = os.stat(path)
+    if stat.st_mode & 0o7777 != file_mode(mode):
+        return 'preload.json has mode %o' % (stat.st_mode & 0o7777)
+    if owner:
+        import pwd
+        try:
+            uid = int(owner) if str(owner).isdigit() else pwd.getpwnam(owner).pw_uid
+        except KeyError:
+            return 'the owner %s of preload.json does not exist' % owner
+        if stat.st_uid != uid:
+            return 'preload.json has another owner'
+    return None
 
 
 # --- Editing -------------------------------------------------------------------------------------

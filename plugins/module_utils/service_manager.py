@@ -250,6 +250,15 @@ def agent_service_paths(options_text, install_dir=None):
     return settings_file, folder.rstrip('/') or '/', overridden
 
 
+def options_file_holds(text, args):
+    """Whether an options file ``text`` already holds exactly ``DAEMON_OPTS`` ``args``, so that writing them
+    (``render_options_file``) would leave it as it is."""
+    try:
+        return text is not None and parse_daemon_opts(text) == list(args) and render_options_file(text, args) == text
+    except DuplicatiError:
+        return False
+
+
 def render_options_file(old_text, args):
     """The options file with ``DAEMON_OPTS`` set to ``args``; every other line is kept."""
     new_line = format_daemon_opts(args)
@@ -387,12 +396,20 @@ class SystemdService(object):
         package family's default (``/etc/default/...`` or ``/etc/sysconfig/...``)."""
         return (self.environment_file() if self.exists() else None) or options_file_path(name, detect_package_family())
 
-    def daemon_opts(self, name):
-        """The ``DAEMON_OPTS`` of the options file, or None when the file is absent or cannot be read."""
+    def options_text(self, name):
+        """The text of the options file, or None when it is absent or cannot be read."""
         try:
             with open(self.options_file(name), 'rb') as handle:
-                return parse_daemon_opts(handle.read().decode('utf-8'))
-        except (IOError, OSError, UnicodeDecodeError, DuplicatiError):
+                return handle.read().decode('utf-8')
+        except (IOError, OSError, UnicodeDecodeError):
+            return None
+
+    def daemon_opts(self, name):
+        """The ``DAEMON_OPTS`` of the options file, or None when the file is absent or cannot be read."""
+        text = self.options_text(name)
+        try:
+            return parse_daemon_opts(text) if text is not None else None
+        except DuplicatiError:
             return None
 
     def is_active(self):

@@ -46,6 +46,51 @@ options:
     type: str
     choices: [user, system]
     default: user
+  desired:
+    description:
+      - The state the host should be in. With it the module also reports RV(converged) and RV(differences), so that a
+        role can skip its steps on a host that needs nothing (the role C(duplicati.fleet.duplicati_agent) does).
+      - The desired C(preload.json) is worked out by the same functions as M(duplicati.fleet.preload) with
+        O(duplicati.fleet.preload#module:merge=false), the options file's C(DAEMON_OPTS) as M(duplicati.fleet.service)
+        writes them.
+    type: dict
+    suboptions:
+      preload:
+        description:
+          - The sections of C(preload.json) (C(args), C(env), C(db)) as M(duplicati.fleet.preload) takes them. With no
+            entry at all, C(preload.json) must not exist. Omitted, C(preload.json) is not compared.
+          - It holds secrets, so it is never logged nor returned.
+        type: json
+      preload_path:
+        description: The C(preload.json) to compare. Default is the one M(duplicati.fleet.preload) writes by default.
+        type: path
+      preload_mode:
+        description: The mode C(preload.json) must have.
+        type: raw
+        default: '0600'
+      preload_owner:
+        description: The owner C(preload.json) must have. Omitted, the owner is not compared.
+        type: str
+      registered:
+        description: Whether the agent must be registered. Omitted, the registration is not compared.
+        type: bool
+      service:
+        description:
+          - Whether the agent service must be enabled and running with exactly O(desired.daemon_opts) in its options
+            file. On macOS the options are not read, so a managed service never counts as converged there.
+        type: bool
+        default: false
+      daemon_opts:
+        description: The C(DAEMON_OPTS) the service's options file must hold, when O(desired.service=true).
+        type: list
+        elements: str
+        default: []
+      version:
+        description:
+          - The agent version that must be installed. An empty string means any installed version; V(latest) means a
+            version known only from the package index, which never counts as converged. Omitted, the installed agent
+            is not compared.
+        type: str
 notes:
   - The token and the settings encryption key are never returned.
 seealso:
@@ -74,9 +119,38 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "Console certificate expires {{ agent.certificate_expiry }}"
   when: agent.certificate_expiry is not none
+
+- name: Compare the host with the state a rollout would leave
+  duplicati.fleet.agent_info:
+    data_folder: /var/lib/duplicati-agent
+    desired:
+      preload:
+        args:
+          agent: ["--agent-settings-file-passphrase={{ vault_agent_passphrase }}"]
+      registered: true
+      service: true
+      daemon_opts: [--server-datafolder=/var/lib/duplicati-agent]
+      version: 2.3.0.4
+  register: agent
+
+- name: Show what is not as desired
+  ansible.builtin.debug:
+    var: agent.differences
+  when: not agent.converged
 '''
 
 RETURN = r'''
+converged:
+  description:
+    - Whether the host is in the state of O(desired) in every respect given. Compared in one pass, changing nothing.
+  returned: when O(desired) is given
+  type: bool
+differences:
+  description: What is not as O(desired), one short sentence each (never a secret).
+  returned: when O(desired) is given
+  type: list
+  elements: str
+  sample: [preload.json has other content, the service is not running]
 installed:
   description: Whether the agent binary exists.
   returned: always
@@ -188,6 +262,7 @@ from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runne
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
 from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
 from ansible_collections.duplicati.fleet.plugins.module_utils import host_platform
+from ansible_collections.duplicati.fleet.plugins.module_utils import preload as pl
 from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils import secrets
@@ -224,9 +299,13 @@ def _service_state(module, os_name, macos_scope='user', console_uid=None):
         if not unit.exists():
             return {'name': unit.unit, 'active': None, 'enabled': None, 'daemon_opts': None}
         status = unit.status()
-        opts = unit.daemon_opts('agent')
+        text = unit.options_text('agent')
+        try:
+            opts = sm.parse_daemon_opts(text) if text is not None else None
+        except DuplicatiError:
+            opts = None
         return {'name': unit.unit, 'active': status['active'], 'enabled': status['enabled'],
-                'daemon_opts': secrets.mask_arguments(opts) if opts is not None else None}
+                'daemon_opts': secrets.mask_arguments(opts) if opts is not None else None, 'options_text': text}
     if os_name == df.MACOS:
         if macos_scope == 'system':
             label, plist = sm.LAUNCHD_SYSTEM_DAEMONS['agent']
@@ -302,7 +381,43 @@ def gather(module):
             url = dict((str(k).lower(), v) for k, v in raw.items()).get('serverurl')
             result['server_url'] = url if isinstance(url, str) and url else None
     result['service'] = _service_state(module, os_name, params['macos_scope'], console_uid)
+    options_text = result['service'].pop('options_text', None)
+    if params['desired'] is not None:
+        result['differences'] = differences(params['desired'], result, options_text)
+        result['converged'] = not result['differences']
     return result
+
+
+def differences(desired, state, options_text):
+    """What of ``desired`` the host (``state``, as gathered) is not, each in a short sentence."""
+    found = []
+    version = desired['version']
+    if version is not None:
+        if not state['installed']:
+            found.append('the agent is not installed')
+        elif version == 'latest':
+            found.append('the latest version is known only from the package index')
+        elif version and state['version'] != version:
+            found.append('version %s is installed, not %s' % (state['version'], version))
+    if 'settings_error' in state:
+        found.append('agent.json cannot be read')
+    elif desired['registered'] is not None:
+        if state['registered'] != desired['registered']:
+            found.append('the agent is %sregistered' % ('' if state['registered'] else 'not '))
+    if desired['preload'] is not None:
+        difference = pl.preload_difference(desired['preload_path'] or pl.default_preload_path(), json.loads(desired['preload']),
+                                           desired['preload_mode'], desired['preload_owner'])
+        if difference:
+            found.append(difference)
+    if desired['service']:
+        service = state['service']
+        if not service['active']:
+            found.append('the service is not running')
+        if not service['enabled']:
+            found.append('the service is not enabled')
+        if not sm.options_file_holds(options_text, desired['daemon_opts']):
+            found.append('the service options differ')
+    return found
 
 
 def main():
@@ -313,6 +428,16 @@ def main():
             settings_passphrase=dict(type='str', no_log=True),
             data_folder=dict(type='path'),
             macos_scope=dict(type='str', choices=['user', 'system'], default='user'),
+            desired=dict(type='dict', options=dict(
+                preload=dict(type='json', no_log=True),
+                preload_path=dict(type='path'),
+                preload_mode=dict(type='raw', default='0600'),
+                preload_owner=dict(type='str'),
+                registered=dict(type='bool'),
+                service=dict(type='bool', default=False),
+                daemon_opts=dict(type='list', elements='str', default=[]),
+                version=dict(type='str'),
+            )),
         ),
         supports_check_mode=True,
     )

@@ -156,26 +156,11 @@ warnings_preload:
 
 import copy
 import os
-import platform
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import preload as pl
-from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
-from ansible_collections.duplicati.fleet.plugins.module_utils.agent_runner import agent_install_dir, default_agent_path
 from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import file_lock, write_atomic
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule
-from ansible_collections.duplicati.fleet.plugins.module_utils.service_manager import detect_package_family
-
-
-def default_preload_path():
-    """The install-folder preload.json of the agent package on this host."""
-    os_name = df.normalize_os(platform.system())
-    binary = default_agent_path(os_name)
-    if os.path.exists(binary):
-        return os.path.join(agent_install_dir(binary), df.PRELOAD_FILENAME)
-    if os_name == df.MACOS:
-        return os.path.join(df.install_dir(os_name, 'pkg', 'agent'), df.PRELOAD_FILENAME)
-    return os.path.join(df.install_dir(os_name, detect_package_family(), 'agent'), df.PRELOAD_FILENAME)
 
 
 def _given(params):
@@ -212,44 +197,6 @@ def remove_entries(document, given):
     return result
 
 
-def _string_values(given):
-    """Module input (YAML may give numbers or booleans for env/db values) in Duplicati's types."""
-    result = {}
-    for section, body in given.items():
-        if not isinstance(body, dict):
-            raise DuplicatiError('%s must be a dict keyed by executable name, not %s' % (section, type(body).__name__))
-        result[section] = {}
-        for exe, entry in body.items():
-            if section != 'args' and isinstance(entry, dict):
-                converted = {}
-                for name, value in entry.items():
-                    if isinstance(value, bool):
-                        value = 'true' if value else 'false'
-                    elif isinstance(value, (int, float)):
-                        value = str(value)
-                    converted[name] = value
-                entry = converted
-            result[section][exe] = entry
-    return result
-
-
-def _mode(value):
-    """The file mode: 0 to 0o7777, never writable by group or others (the agent runs options from the file)."""
-    if isinstance(value, bool):
-        mode = -1
-    elif isinstance(value, int):
-        mode = value
-    else:
-        try:
-            mode = int(str(value), 8)
-        except ValueError:
-            mode = -1
-    if not 0 <= mode <= 0o7777:
-        raise DuplicatiError('mode %r is not an octal file mode between 0000 and 7777 such as 0600' % (value,))
-    if mode & 0o022:
-        raise DuplicatiError('mode %04o lets %s write preload.json, and the agent runs the options in it; use 0600 or 0644'
-                             % (mode, 'others' if mode & 0o002 else 'the group'))
-    return mode
 
 
 def run(module):
@@ -260,10 +207,10 @@ def run(module):
     leaves no trace), and the change is worked out again under the lock.
     """
     params = module.params
-    path = params['path'] or default_preload_path()
+    path = params['path'] or pl.default_preload_path()
     if os.path.islink(path):
         path = os.path.realpath(path)
-    _mode(params['mode'])  # a bad mode fails before anything else
+    pl.filepl.file_mode(params['mode'])  # a bad mode fails before anything else
     real_run = not module.check_mode
     module.check_mode = True
     try:
@@ -281,7 +228,7 @@ def run(module):
 
 def converge(module, path):
     params = module.params
-    mode = _mode(params['mode'])
+    mode = pl.filepl.file_mode(params['mode'])
     given = _given(params)
     result = {'changed': False, 'path': path}
 
@@ -302,9 +249,9 @@ def converge(module, path):
         if given and existing is None:
             new = None
     elif params['merge']:
-        new = pl.merge_preload(existing or {}, _string_values(given))
+        new = pl.merge_preload(existing or {}, pl.string_values(given))
     else:
-        new = pl.replace_preload(_string_values(given))
+        new = pl.replace_preload(pl.string_values(given))
 
     if params['state'] == 'absent' and not given:
         content_changed = os.path.exists(path)

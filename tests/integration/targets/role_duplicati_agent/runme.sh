@@ -174,9 +174,11 @@ echo "== 3. second run: nothing changes"
 play "$WORK/second.log" -e "@$WORK/vars.yml" || { cat "$WORK/second.log"; fail "second run"; }
 [ "$(recap "$WORK/second.log")" = "changed=0 failed=0" ] || { cat "$WORK/second.log"; fail "second run changed something"; }
 [ "$(registrations)" = 1 ] || fail "the second run registered again"
-# agent_info saw the service running, enabled and with the role's options: the service module is not called
-sed -n '/^TASK \[duplicati.fleet.duplicati_agent : Write the service options/,/^$/p' "$WORK/second.log" | grep -q "^skipping: \[agent_host\]" \
-  || { cat "$WORK/second.log"; fail "the second run called the service module on a converged service"; }
+# the fast path: agent_info found the host converged, so the steps (preload, registration, package, service) are skipped
+sed -n '/^TASK \[duplicati.fleet.duplicati_agent : Install, configure and register the agent, or remove it\]/,/^$/p' "$WORK/second.log" \
+  | grep -q "^skipping: \[agent_host\]" || { cat "$WORK/second.log"; fail "the second run did not skip the steps of a converged host"; }
+! grep -q "^TASK \[duplicati.fleet.duplicati_agent : Write preload.json\]" "$WORK/second.log" \
+  || { cat "$WORK/second.log"; fail "the second run ran the preload step on a converged host"; }
 
 echo "== 3b. a new preload.json restarts the agent so that it reads it"
 changed_tasks_of() { sed -n '/^TASK \[/{s/^TASK \[\(.*\)\] \**$/\1/;h};/^changed: /{x;p;x}' "$1"; }
@@ -198,6 +200,15 @@ play "$WORK/port.log" -e "@$WORK/vars.yml" -e duplicati_agent_webservice_port=82
 grep -q -- "--webservice-port=8299" "$OPTIONS" || { cat "$OPTIONS"; fail "the new port is not in the service options"; }
 play "$WORK/port2.log" -e "@$WORK/vars.yml" || { cat "$WORK/port2.log"; fail "run with the default port again"; }
 ! grep -q -- "--webservice-port" "$OPTIONS" || { cat "$OPTIONS"; fail "the port option was not removed"; }
+
+echo "== 3d. --check --diff with a new port: the host is not converged, the steps show the options diff, nothing changes"
+cp "$OPTIONS" "$WORK/options.before"
+play "$WORK/portcheck.log" -e "@$WORK/vars.yml" -e duplicati_agent_webservice_port=8377 --check --diff \
+  || { cat "$WORK/portcheck.log"; fail "check run with a new port"; }
+grep -q "^+DAEMON_OPTS=.*--webservice-port=8377" "$WORK/portcheck.log" || { cat "$WORK/portcheck.log"; fail "no diff of the service options"; }
+[ "$(recap "$WORK/portcheck.log")" = "changed=1 failed=0" ] || { cat "$WORK/portcheck.log"; fail "check mode did not predict the options change"; }
+cmp -s "$OPTIONS" "$WORK/options.before" || fail "check mode changed the service options"
+no_secret_in "$WORK/portcheck.log"
 
 echo "== 4. --check on a converged host: no change predicted"
 play "$WORK/check2.log" -e "@$WORK/vars.yml" --check || { cat "$WORK/check2.log"; fail "check run on a converged host"; }

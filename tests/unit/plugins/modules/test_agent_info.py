@@ -12,6 +12,8 @@ import pytest
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
 from ansible_collections.duplicati.fleet.plugins.module_utils import host_platform
+from ansible_collections.duplicati.fleet.plugins.module_utils import preload as pl
+from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
 from ansible_collections.duplicati.fleet.plugins.modules import agent_info
 from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import run_module
 
@@ -102,15 +104,16 @@ def test_service_state_of_an_installed_unit(tmp_path):
     options.write_text('# comment\nDAEMON_OPTS="--webservice-port=8300 --webservice-password=hunter2-secret"\n')
     show = 'LoadState=loaded\nActiveState=active\nUnitFileState=disabled\nEnvironmentFiles=%s (ignore_errors=yes)\n' % options
     state = agent_info._service_state(_systemd_module(show), 'linux')
+    text = state.pop('options_text')  # kept for the comparison with desired, never returned
     assert state == {'name': 'duplicati-agent.service', 'active': True, 'enabled': False,
                      'daemon_opts': ['--webservice-port=8300', '--webservice-password=********']}
-    assert 'hunter2' not in json.dumps(state)
+    assert 'hunter2' not in json.dumps(state) and text == options.read_text()
 
 
 def test_service_state_without_an_options_file(tmp_path):
     show = 'LoadState=loaded\nActiveState=inactive\nUnitFileState=enabled\nEnvironmentFiles=%s (ignore_errors=yes)\n' % (tmp_path / 'none')
     assert agent_info._service_state(_systemd_module(show), 'linux') == {
-        'name': 'duplicati-agent.service', 'active': False, 'enabled': True, 'daemon_opts': None}
+        'name': 'duplicati-agent.service', 'active': False, 'enabled': True, 'daemon_opts': None, 'options_text': None}
 
 
 def test_reports_the_platform_facts_of_this_host(monkeypatch, host):
@@ -170,3 +173,110 @@ def test_default_agent_json_follows_the_service_options(monkeypatch, host):
     result = run(monkeypatch, {'agent_path': host['agent_path']})
     assert result['settings_file'] == os.path.join(folder, 'agent.json') and result['data_folder'] == folder, result
     assert result['registered'] and result['machine_id'] == 'abc123'
+
+
+# --- desired state: one call decides whether the role's steps can be skipped -------------------------------------
+
+PRELOAD = {'args': {'agent': ['--agent-settings-file-passphrase=' + PASSPHRASE]}, 'env': {'agent': {'DEBUG_FLAG': True}}}
+OPTIONS = ['--webservice-port=8300', '--server-datafolder=/var/lib/duplicati-agent']
+
+
+@pytest.fixture
+def converged(monkeypatch, host, tmp_path):
+    """A host as the role leaves it: preload.json as the preload module writes it, registered, the service
+    enabled and running with the role's options. Returns (args with desired, the service state)."""
+    agent_settings.save_agent_settings(os.path.join(host['data_folder'], 'agent.json'), SETTINGS, PASSPHRASE)
+    preload_path = tmp_path / 'preload.json'
+    preload_path.write_text(pl.render_preload(pl.replace_preload(pl.string_values(PRELOAD))))
+    preload_path.chmod(0o600)
+    state = {'name': 'duplicati-agent.service', 'active': True, 'enabled': True,
+             'daemon_opts': OPTIONS, 'options_text': sm.render_options_file('# options\n', OPTIONS)}
+    monkeypatch.setattr(agent_info, '_service_state', lambda module, os_name, *scope: dict(state))
+    desired = {'preload': PRELOAD, 'preload_path': str(preload_path), 'registered': True, 'service': True,
+               'daemon_opts': OPTIONS, 'version': '2.3.0.4'}
+    return dict(host, settings_passphrase=PASSPHRASE, desired=desired), state
+
+
+def decide(monkeypatch, args):
+    return run_module(monkeypatch, agent_info, args, check_mode=False)
+
+
+def test_a_converged_host_is_reported_converged(monkeypatch, converged):
+    args, dummy = converged
+    result = decide(monkeypatch, args)
+    assert result['converged'] is True and result['differences'] == []
+    assert not result['changed']
+    assert PASSPHRASE not in json.dumps(result)
+
+
+def test_without_desired_nothing_is_compared(monkeypatch, converged):
+    args, dummy = converged
+    result = decide(monkeypatch, dict((k, v) for k, v in args.items() if k != 'desired'))
+    assert 'converged' not in result and 'differences' not in result
+
+
+def _set(key, value):
+    def change(args, state, tmp_path):
+        args['desired'][key] = value
+    return change
+
+
+def _service(key, value):
+    def change(args, state, tmp_path):
+        state[key] = value
+    return change
+
+
+def _preload_file(text=None, mode=None, remove=False):
+    def change(args, state, tmp_path):
+        path = tmp_path / 'preload.json'
+        if remove:
+            path.unlink()
+        if text is not None:
+            path.write_text(text)
+        if mode is not None:
+            path.chmod(mode)
+    return change
+
+
+@pytest.mark.parametrize('change, difference', [
+    (_set('preload', {'args': {'agent': ['--agent-settings-file-passphrase=another one']}}), 'preload.json has other content'),
+    (_set('preload', {'env': {'agent': {'DEBUG_FLAG': 'true'}}}), 'preload.json has other content'),
+    (_set('preload', {}), 'preload.json is to be removed'),
+    (_preload_file(remove=True), 'preload.json is missing'),
+    (_preload_file(text='{not json'), 'preload.json cannot be read'),
+    (_preload_file(mode=0o644), 'preload.json has mode 644'),
+    (_set('version', '2.3.0.5'), 'version 2.3.0.4 is installed, not 2.3.0.5'),
+    (_set('version', 'latest'), 'the latest version is known only from the package index'),
+    (_set('registered', False), 'the agent is registered'),
+    (_service('active', False), 'the service is not running'),
+    (_service('enabled', False), 'the service is not enabled'),
+    (_set('daemon_opts', OPTIONS + ['--log-level=verbose']), 'the service options differ'),
+    (_service('options_text', None), 'the service options differ'),
+    (_service('options_text', 'DAEMON_OPTS="%s"\n# a line the service module would keep\n' % ' '.join(OPTIONS[::-1])),
+     'the service options differ'),
+])
+def test_each_difference_is_found(monkeypatch, converged, tmp_path, change, difference):
+    args, state = converged
+    change(args, state, tmp_path)
+    monkeypatch.setattr(agent_info, '_service_state', lambda module, os_name, *scope: dict(state))
+    result = decide(monkeypatch, args)
+    assert result['converged'] is False
+    assert result['differences'] == [difference]
+    assert PASSPHRASE not in json.dumps(result)
+
+
+def test_an_unregistered_host_and_an_unreadable_agent_json(monkeypatch, converged):
+    args, dummy = converged
+    wrong = decide(monkeypatch, dict(args, settings_passphrase='not the passphrase'))
+    assert wrong['converged'] is False and wrong['differences'] == ['agent.json cannot be read']
+    os.unlink(os.path.join(args['data_folder'], 'agent.json'))
+    assert decide(monkeypatch, args)['differences'] == ['the agent is not registered']
+
+
+def test_what_is_not_desired_is_not_compared(monkeypatch, converged):
+    args, state = converged
+    state.update(active=False, enabled=False, options_text=None)
+    monkeypatch.setattr(agent_info, '_service_state', lambda module, os_name, *scope: dict(state))
+    args['desired'] = {'preload': PRELOAD, 'preload_path': args['desired']['preload_path']}
+    assert decide(monkeypatch, args)['converged'] is True
