@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .PHONY: help setup demo test sanity units integration build lint ecosystem molecule docs sanity-matrix bench clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -E '^[a-z][a-z -]*:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 setup:  ## create .venv with everything the tests and the demo need
 	@bash scripts/setup.sh

@@ -259,6 +259,14 @@ def _unusable(value):
     return None
 
 
+def _suboption_shaped(spec, value):
+    """Whether ``value`` has a shape ansible-core can check against the suboptions of ``spec`` without failing:
+    a dict or text for a dict option, and a list of those (or text) for a list of dicts."""
+    if isinstance(value, (dict, str)):
+        return True
+    return spec.get('type') == 'list' and isinstance(value, list) and all(isinstance(item, (dict, str)) for item in value)
+
+
 class MaskingModule(AnsibleModule):
     """``AnsibleModule`` that hides the secret values of its parameters from the start.
 
@@ -269,6 +277,16 @@ class MaskingModule(AnsibleModule):
     not UTF-8 or holds a NUL character fails the task there with a message: it could not be
     logged (``_log_invocation`` would raise) nor used as a path, user or option.
     """
+
+    def _load_params(self):
+        # Any other value than a dict (or a list of them) given for an option with suboptions is passed on as
+        # text: ansible-core then reports a wrong type, where it would fail with a traceback (its
+        # ``set_fallbacks`` runs before the type check of suboptions).
+        super(MaskingModule, self)._load_params()
+        for name, spec in self.argument_spec.items():
+            value = self.params.get(name)
+            if spec.get('options') and value is not None and not _suboption_shaped(spec, value):
+                self.params[name] = str(value)
 
     def _log_invocation(self):
         self._check_params()

@@ -40,7 +40,7 @@ class ServerModule(object):
 
     def __init__(self, argument_spec, persist=False, **kwargs):
         kwargs.setdefault('supports_check_mode', True)
-        self.module = _ServerAnsibleModule(argument_spec=server_argument_spec(**argument_spec), **kwargs)
+        self.module = MaskingModule(argument_spec=server_argument_spec(**argument_spec), **kwargs)
         self.persist = persist
         self._client = None
 
@@ -115,27 +115,6 @@ class ServerModule(object):
             self.module.warn(message)
         # warnings are reported once, even if exit follows a failed exit in tests
         self._client.auth.warnings[:] = []
-
-
-class _ServerAnsibleModule(MaskingModule):
-    """A ``MaskingModule`` that passes any other value than a dict (or a list of them) given for an option with
-    suboptions on as text: ansible-core reports that as a wrong type, where it would fail with a traceback
-    (``set_fallbacks`` runs before the type check of suboptions)."""
-
-    def _load_params(self):
-        super(_ServerAnsibleModule, self)._load_params()
-        for name, spec in self.argument_spec.items():
-            value = self.params.get(name)
-            if spec.get('options') and value is not None and not _suboption_shaped(spec, value):
-                self.params[name] = str(value)
-
-
-def _suboption_shaped(spec, value):
-    """Whether ``value`` has a shape ansible-core can check against the suboptions of ``spec`` without failing:
-    a dict or text for a dict option, and a list of those (or text) for a list of dicts."""
-    if isinstance(value, (dict, str)):
-        return True
-    return spec.get('type') == 'list' and isinstance(value, list) and all(isinstance(item, (dict, str)) for item in value)
 
 
 def check_timeout(timeout):

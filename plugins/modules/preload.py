@@ -210,7 +210,7 @@ def run(module):
     path = params['path'] or pl.default_preload_path()
     if os.path.islink(path):
         path = os.path.realpath(path)
-    pl.filepl.file_mode(params['mode'])  # a bad mode fails before anything else
+    pl.file_mode(params['mode'])  # a bad mode fails before anything else
     real_run = not module.check_mode
     module.check_mode = True
     try:
@@ -228,7 +228,7 @@ def run(module):
 
 def converge(module, path):
     params = module.params
-    mode = pl.filepl.file_mode(params['mode'])
+    mode = pl.file_mode(params['mode'])
     given = _given(params)
     result = {'changed': False, 'path': path}
 
