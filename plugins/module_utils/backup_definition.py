@@ -35,7 +35,7 @@ from ansible_collections.duplicati.fleet.plugins.module_utils import backups
 from ansible_collections.duplicati.fleet.plugins.module_utils.backup_config import read_export
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError, TimespanError
 from ansible_collections.duplicati.fleet.plugins.module_utils.redaction import MASK
-from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import is_secret_name, is_secret_query_name
+from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import is_secret_name, is_secret_query_name, mask_urls
 from ansible_collections.duplicati.fleet.plugins.module_utils.timespan import parse_timespan
 from ansible_collections.duplicati.fleet.plugins.module_utils.transport import quote_segment
 
@@ -331,7 +331,9 @@ def masked(definition):
     result = dict(definition)
     result['passphrase'] = MASK if definition['passphrase'] else None
     result['schedule'] = dict(definition['schedule']) if definition['schedule'] else None
-    result['settings'] = dict((k, MASK if v and (is_secret_name(k) or _is_masked(v)) else v) for k, v in definition['settings'].items())
+    # a setting whose name is not secret may still hold a URL with credentials (send-http-url, webhooks)
+    result['settings'] = dict((k, MASK if v and (is_secret_name(k) or _is_masked(v)) else mask_urls(v))
+                              for k, v in definition['settings'].items())
     result['target_url'] = _replace_url_secrets(definition['target_url'], lambda kind, key, value: MASK)
     return result
 

@@ -211,8 +211,13 @@ def _collect(data, name, found):
         for key, value in data.items():
             _collect(value, key if isinstance(key, str) else name, found)
     elif isinstance(data, (list, tuple, set)):
+        flag = None
         for item in data:
             _collect(item, name, found)
+            # ["--webservice-password", "value"]: a secret option given as two entries
+            if flag is not None and isinstance(item, str):
+                found.add(item)
+            flag = item if isinstance(item, str) and item.startswith('-') and '=' not in item and is_secret_name(item) else None
     elif isinstance(data, str):
         if name is not None and is_secret_name(name):
             found.add(data)

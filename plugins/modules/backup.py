@@ -250,6 +250,8 @@ from ansible_collections.duplicati.fleet.plugins.module_utils.server_module impo
 
 
 DELETE_WAIT_SECONDS = 60
+# An exported configuration is a few KiB; a larger src (or a device that never ends) is refused before it fills memory.
+MAX_SRC_BYTES = 16 * 1048576
 
 
 def _by_name(client, name):
@@ -301,9 +303,12 @@ def _configuration(params):
     path = params['src']
     try:
         with open(path, 'rb') as handle:
-            data = handle.read()
+            data = handle.read(MAX_SRC_BYTES + 1)
     except (IOError, OSError) as err:
         raise DuplicatiError('Cannot read %s: %s' % (path, err.strerror or err), hint='Check the src option.')
+    if len(data) > MAX_SRC_BYTES:
+        raise DuplicatiError('%s is larger than %d MiB: it is not an exported backup configuration' % (path, MAX_SRC_BYTES // 1048576),
+                             hint='Check the src option.')
     if is_aescrypt(data) and not HAS_CRYPTOGRAPHY:
         if not params['passphrase']:
             raise DuplicatiError('%s is encrypted (AES Crypt) but no passphrase was given.' % path,

@@ -133,3 +133,10 @@ def test_sources_in_any_order_filters_in_order():
     current = _definition(sources=['/a/', '/b/'], filters=['-*.tmp', '+/a/x'])
     assert bd.differences(_definition(sources=['/b/', '/a/'], filters=['-*.tmp', '+/a/x']), current) == []
     assert bd.differences(_definition(sources=['/a/'], filters=['+/a/x', '-*.tmp']), current) == ['sources', 'filters']
+
+
+def test_masked_hides_credentials_in_url_valued_settings():
+    shown = bd.masked(_definition(settings={'send-http-url': 'https://user:s3cret@hook.test/x',
+                                            'notify': 'https://h.test/x?apikey=k3y', 'zone': 'eu'}))
+    assert shown['settings'] == {'send-http-url': 'https://user:********@hook.test/x', 'notify': 'https://h.test/x?apikey=********',
+                                 'zone': 'eu'}

@@ -102,3 +102,8 @@ def test_service_options_use_the_one_definition():
     assert secrets.mask_arguments(args) == ['--webservice-password=********', '--webservice-port=1',
                                             '--Settings-Encryption-Key=********', '--webservice-pre-auth-tokens=********',
                                             '--passphrase=********']
+
+
+def test_a_secret_option_given_as_two_entries_hides_its_value():
+    found = secrets.secret_values({'daemon_opts': ['--webservice-password', 'pw two', '--webservice-port', '8300']})
+    assert 'pw two' in found and '8300' not in found

@@ -94,3 +94,10 @@ def test_absent_by_name_and_id(monkeypatch):
 def test_replace_settings_are_strings_and_name_wins():
     params = dict(name='Mine', replace_settings={'Name': 'Other', 'settings.keep': 3, 'settings.flag': True, 'skip': None})
     assert backup._replace_settings(params) == {'name': 'Mine', 'settings.keep': '3', 'settings.flag': 'true'}
+
+
+def test_a_src_that_never_ends_is_refused_without_filling_memory(monkeypatch):
+    with server() as harness:
+        result = run_module(monkeypatch, backup, connection(harness, name='X', src='/dev/zero'))
+        imports = calls(harness, 'POST', '/api/v1/backups/import')
+    assert result['failed'] and 'larger than 16 MiB' in result['msg'] and imports == 0

@@ -80,6 +80,8 @@ def test_agent_info_shows_no_secret(monkeypatch, capsys, tmp_path):
     options.write_text('DAEMON_OPTS="%s"\n' % ' '.join(ARGS))
     show = 'LoadState=loaded\nActiveState=active\nUnitFileState=enabled\nEnvironmentFiles=%s\n' % options
     state = agent_info._service_state(_systemd_module(show), 'linux')
+    # the options file's own text is compared with the desired options and dropped before the result (agent_info.run)
+    assert state.pop('options_text') == options.read_text()
     assert len(state['daemon_opts']) == len(ARGS)
     assert leaks(json.dumps(state)) == []
 
