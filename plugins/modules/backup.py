@@ -84,8 +84,8 @@ options:
       passphrase:
         description:
           - The encryption passphrase of the backup (the C(passphrase) setting). Without it, the server refuses the backup
-            unless O(definition.settings) has C(--no-encryption=true), written with its C(--): the server's check
-            (C(Connection.ValidateBackup)) reads only that spelling.
+            unless O(definition.settings) has C(--no-encryption=true), written with its C(--), the only spelling that the
+            server's check (C(Connection.ValidateBackup)) reads.
         type: str
       schedule:
         description: When the backup runs. Without it the backup runs only on demand.

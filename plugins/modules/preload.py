@@ -197,8 +197,6 @@ def remove_entries(document, given):
     return result
 
 
-
-
 def run(module):
     """Converge preload.json under its lock, so two runs on one host never lose an update.
 
