@@ -138,5 +138,5 @@ def test_sources_in_any_order_filters_in_order():
 def test_masked_hides_credentials_in_url_valued_settings():
     shown = bd.masked(_definition(settings={'send-http-url': 'https://user:s3cret@hook.test/x',
                                             'notify': 'https://h.test/x?apikey=k3y', 'zone': 'eu'}))
-    assert shown['settings'] == {'send-http-url': 'https://user:********@hook.test/x', 'notify': 'https://h.test/x?apikey=********',
+    assert shown['settings'] == {'send-http-url': 'https://********@hook.test/x', 'notify': 'https://h.test/x?apikey=********',
                                  'zone': 'eu'}
