@@ -235,6 +235,13 @@ grep -q "duplicati_agent_settings_passphrase needs at least 8 characters" "$WORK
 if play "$WORK/bad3.log" -e "@$WORK/vars.yml" -e duplicati_agent_webservice_port=70000; then fail "port 70000 accepted"; fi
 grep -q "duplicati_agent_webservice_port must be between 1 and 65535" "$WORK/bad3.log" || { cat "$WORK/bad3.log"; fail "no port error"; }
 ! grep "FAILED!" "$WORK/bad3.log" | grep -q "passphrase\|package_url\|daemon_opts" || { cat "$WORK/bad3.log"; fail "the port error lists other rules"; }
+# a value of the wrong type breaks its rule, with that rule's message and no template error
+if play "$WORK/bad4.log" -e "@$WORK/vars.yml" -e '{"duplicati_agent_registration_url": 123, "duplicati_agent_daemon_opts": "--log-level=information"}'; then
+  fail "a number as the registration URL and a string as the daemon options were accepted"
+fi
+grep -q "duplicati_agent_registration_url must be an http:// or https:// URL" "$WORK/bad4.log" || { cat "$WORK/bad4.log"; fail "no URL error"; }
+grep -q "duplicati_agent_daemon_opts must be a list" "$WORK/bad4.log" || { cat "$WORK/bad4.log"; fail "no daemon_opts error"; }
+! grep -qi "template error\|AnsibleUndefined\|Traceback" "$WORK/bad4.log" || { cat "$WORK/bad4.log"; fail "a template error instead of the rule's message"; }
 [ "$(registrations)" = 1 ] || fail "refused input registered"
 [ -f "$DATA/agent.json" ] || fail "refused input changed agent.json"
 
