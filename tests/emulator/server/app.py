@@ -156,6 +156,8 @@ class ServerApp(EmulatorApp):
         self.runner = TaskRunner(self.db, getattr(args, 'run_duration', 2.0), self.release.result_version)
         # PreSharedKeyFilter.PreSharedKey: set only by the Agent (a random key in memory); no server option sets it
         self.pre_shared_key = getattr(args, 'pre_shared_key', None) or None
+        # ServerSettings.EnableForeverTokens (called by Program.AdjustApplicationSettings for
+        # --webservice-enable-forever-token): one forever token per start, in memory only; -1 = disabled
         self.remaining_forever_tokens = 1 if options.flag(args, 'webservice-enable-forever-token') else -1
         self._forever_lock = threading.Lock()
         self.endpoints = []
@@ -168,6 +170,8 @@ class ServerApp(EmulatorApp):
         if options.flag(args, 'webservice-reset-jwt-config'):
             db.set_settings(jwt_config=None)
             db.delete_all_token_families()
+        # Program.AdjustApplicationSettings: a given --webservice-disable-signin-tokens is stored in the database
+        # (ServerSettings.DisableSigninTokens); without it the stored value stays
         if options.given(args, 'webservice-disable-signin-tokens'):
             db.set_settings(disable_signin_tokens=str(options.flag(args, 'webservice-disable-signin-tokens')))
         password = options.option(args, 'webservice-password')
@@ -511,6 +515,7 @@ class ServerApp(EmulatorApp):
                 pass  # invalid refresh tokens are ignored
         return _json({'success': True}, headers=[self._delete_cookie(request)])
 
+    # Endpoints/V1/Auth.cs: auth/signin and auth/issuesignintoken answer 401 while ServerSettings.DisableSigninTokens
     def _signin_disabled(self):
         return options.parse_bool_option(self.db.get_setting('disable-signin-tokens') or 'false')
 
@@ -527,6 +532,7 @@ class ServerApp(EmulatorApp):
             raise ApiError(400, 'Invalid operation')
         return _json({'Token': self.tokens.create_single_operation_token('web-api', operation)})
 
+    # Endpoints/V1/Auth.cs auth/issue-forever-token with ServerSettings.ConsumeForeverToken
     def _issue_forever_token(self, request):
         with self._forever_lock:
             if self.remaining_forever_tokens == -1:

@@ -82,4 +82,13 @@ if play "$WORK/bad4.log" --check -e duplicati_server_channel=nightly; then fail 
 grep -q "Validation of arguments failed" "$WORK/bad4.log" || { cat "$WORK/bad4.log"; fail "no argument spec error"; }
 [ ! -e "$WORK/install" ] || fail "a refused run created files"
 
+echo "== 4. each input rule broken alone fails the one check task with exactly its message"
+ansible-playbook -i "$HERE/inventory.yml" "$HERE/input_checks.yml" > "$WORK/rules.log" 2>&1 || { cat "$WORK/rules.log"; fail "input rules"; }
+no_secret_in "$WORK/rules.log"
+! grep -qF sh0rtk "$WORK/rules.log" || fail "a refused key is shown"
+
+echo "== 5. the decisions for Linux, macOS and Windows hosts (package id, preload.json, data folder, service options)"
+ROLES=$("$PY" -c 'import os, ansible_collections.duplicati.fleet.tests.emulator as e; print(os.path.join(os.path.dirname(e.__file__), "..", "..", "roles"))')
+ansible-playbook -i "$HERE/inventory.yml" "$HERE/render.yml" -e "collection_roles=$ROLES" > "$WORK/render.log" 2>&1 || { cat "$WORK/render.log"; fail "per-system decisions"; }
+
 echo "role_duplicati_server: all checks passed"
