@@ -18,8 +18,11 @@ set -euo pipefail
 
 MOL=$WORK/molecule
 IMAGE_NAME=localhost/duplicati-fleet-molecule
-NETWORK=duplicati-fleet-molecule
-ANCHOR=duplicati-fleet-molecule-anchor
+# Podman's names are per machine: a suffix from this clone's work folder keeps two clones' runs (a CI checkout and
+# a working copy) from removing each other's network, anchor and containers.
+CLONE_ID=$(printf '%s' "$WORK" | sha256sum | cut -c1-8)
+NETWORK=duplicati-fleet-molecule-$CLONE_ID
+ANCHOR=duplicati-fleet-molecule-anchor-$CLONE_ID
 SUITE=bookworm
 
 die() { printf 'molecule.sh: %s\n' "$*" >&2; exit 2; }
@@ -212,7 +215,7 @@ main() {
   mkdir -p "$MOL/home"
   export HOME=$MOL/home ANSIBLE_HOME=$MOL/home/.ansible
   local debs=("$MOL"/debs/*-agent.deb)
-  export DFLEET_MOLECULE_IMAGE=$IMAGE DFLEET_MOLECULE_NETWORK=$NETWORK DFLEET_MOLECULE_AGENT_DEB=${debs[0]}
+  export DFLEET_MOLECULE_IMAGE=$IMAGE DFLEET_MOLECULE_NETWORK=$NETWORK DFLEET_MOLECULE_ID=$CLONE_ID DFLEET_MOLECULE_AGENT_DEB=${debs[0]}
   export DFLEET_CONSOLE_URL=$CONSOLE_URL DFLEET_REGISTRATION_URL_FILE=$CONSOLE_STATE/registration_url
   export DFLEET_PASSPHRASE_FILE=$CONSOLE_STATE/settings_passphrase
   local server_debs=("$MOL"/debs/*-cli.deb)
