@@ -116,6 +116,13 @@ play backup_jobs.yml "$WORK/e.log" --check --diff -e '{"duplicati_backup_jobs": 
 grep -q -- '+    "description": "changed"' "$WORK/e.log" || { cat "$WORK/e.log"; fail "the diff does not show the new description"; }
 play backup_jobs.yml "$WORK/f.log" || { cat "$WORK/f.log"; fail "backup_jobs after check mode"; }
 [ "$(recap "$WORK/f.log")" = "changed=0 failed=0" ] || { cat "$WORK/f.log"; fail "check mode changed the job"; }
+# a job the server refuses, at -v: the failure and the loop results show neither the passphrase nor the
+# credentials of the target URL
+if play backup_jobs.yml "$WORK/g.log" -v -e '{"duplicati_backup_jobs": {"refused-job": {"target_url": "s3://bucket/x?auth-username=AKIA1&auth-password=s3cret-in-url", "sources": ["/home/"], "passphrase": "refused job passphrase", "settings": {"keep-versions": "0"}}}}'; then
+  cat "$WORK/g.log"; fail "the server accepted keep-versions=0"
+fi
+grep -q "refused-job" "$WORK/g.log" || { cat "$WORK/g.log"; fail "the refused job is not named"; }
+! grep -qF -e "refused job passphrase" -e "s3cret-in-url" "$WORK/g.log" || { cat "$WORK/g.log"; fail "backup_jobs shows a secret of a refused job"; }
 
 echo "== rotate_password"
 twice rotate_password.yml
@@ -123,5 +130,9 @@ twice rotate_password.yml
 # with the new password as the current one, rotating to it again changes nothing
 play rotate_password.yml "$WORK/d.log" -e "duplicati_server_password='$NEW_PW'" || { cat "$WORK/d.log"; fail "rotate with the new password"; }
 [ "$(recap "$WORK/d.log")" = "changed=0 failed=0" ] || fail "rotating to the current password changed something"
+
+# a missing new password is named, not censored
+if play rotate_password.yml "$WORK/h.log" -e duplicati_new_password=; then fail "rotate_password ran without a new password"; fi
+grep -q "Set duplicati_new_password" "$WORK/h.log" || { cat "$WORK/h.log"; fail "the missing new password is not named"; }
 
 echo "fleet_playbooks: all checks passed"
