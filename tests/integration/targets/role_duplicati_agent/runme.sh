@@ -264,6 +264,16 @@ play "$WORK/purge.log" -e "@$WORK/vars.yml" -e duplicati_agent_state=absent -e "
   || { cat "$WORK/purge.log"; fail "purge run"; }
 [ ! -e "$DATA" ] || fail "the data folder was not purged"
 
+echo "== 7b. an unregistered host with an empty registration URL is refused before anything starts"
+if play "$WORK/nourl.log" -e "@$WORK/vars.yml" -e duplicati_agent_registration_url=; then
+  cat "$WORK/nourl.log"; fail "an unregistered agent was started without a registration URL"
+fi
+grep -q "duplicati_agent_registration_url is empty" "$WORK/nourl.log" || { cat "$WORK/nourl.log"; fail "no message about the empty URL"; }
+grep -q "duplicati_agent_claim_by_hand=true" "$WORK/nourl.log" || { cat "$WORK/nourl.log"; fail "the message does not name the way out"; }
+[ "$(service_state)" = "inactive disabled" ] || fail "the service is $(service_state) after the refused run"
+[ ! -e "$PRELOAD" ] || fail "the refused run wrote preload.json"
+[ "$(default_requests)" = 0 ] || fail "the refused run sent $(default_requests) requests to the default console"
+
 echo "== 8. a fresh host with the agent method, DUPLICATI_REMOTE_CONTROL_URL naming the fleet's console"
 play "$WORK/agent.log" -e "@$WORK/vars.yml" -e duplicati_agent_registration_method=agent \
   -e "{\"duplicati_agent_preload_env\": {\"agent\": {\"DUPLICATI_REMOTE_CONTROL_URL\": \"${URL}remotecontrol/register\"}}}" \
