@@ -19,6 +19,7 @@ import json
 import os
 import re
 
+from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import attributes_differ, write_atomic
 from ansible_collections.duplicati.fleet.plugins.module_utils.dotnet_json import json_type_name
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils import secrets
@@ -289,3 +290,153 @@ def mask_preload(document):
             elif isinstance(entry, dict):
                 body[exe] = dict((k, secrets.mask_value(k, v)) for k, v in entry.items())
     return result
+
+# ---- the change a module makes -------------------------------------------------------------
+
+def given_sections(params):
+    """The sections (``args``, ``env``, ``db``) a module call gives."""
+    return dict((s, params[s]) for s in SECTIONS if params[s] is not None)
+
+
+def remove_entries(document, given):
+    """``document`` without the names in ``given``; an empty entry removes the executable's whole entry."""
+    result = copy.deepcopy(document)
+    for section, body in given.items():
+        if not isinstance(body, dict):
+            raise DuplicatiError('%s must be a dict keyed by executable name' % section)
+        target = result.get(section)
+        for exe, entry in body.items():
+            validate_executable_key(exe, section)
+            if not isinstance(target, dict) or exe not in target:
+                continue
+            if not entry:
+                del target[exe]
+                continue
+            if section == 'args':
+                if not isinstance(entry, list):
+                    raise DuplicatiError('args.%s must be a list of option names to remove' % exe)
+                names = set(argument_name(str(a)).lower() for a in entry)
+                target[exe] = [a for a in target[exe] if argument_name(a).lower() not in names]
+            else:
+                key = name_key(section)
+                names = set(key(str(n)) for n in (entry.keys() if isinstance(entry, dict) else entry))
+                target[exe] = dict((k, v) for k, v in target[exe].items() if key(k) not in names)
+            if not target[exe]:
+                del target[exe]
+        if isinstance(target, dict) and not target:
+            del result[section]
+    return result
+
+
+def _string_values(given):
+    """Module input (YAML may give numbers or booleans for env/db values) in Duplicati's types."""
+    result = {}
+    for section, body in given.items():
+        if not isinstance(body, dict):
+            raise DuplicatiError('%s must be a dict keyed by executable name, not %s' % (section, type(body).__name__))
+        result[section] = {}
+        for exe, entry in body.items():
+            if section != 'args' and isinstance(entry, dict):
+                converted = {}
+                for name, value in entry.items():
+                    if isinstance(value, bool):
+                        value = 'true' if value else 'false'
+                    elif isinstance(value, (int, float)):
+                        value = str(value)
+                    converted[name] = value
+                entry = converted
+            result[section][exe] = entry
+    return result
+
+
+def check_file_mode(value):
+    """The file mode: 0 to 0o7777, never writable by group or others (the agent runs options from the file)."""
+    if isinstance(value, bool):
+        mode = -1
+    elif isinstance(value, int):
+        mode = value
+    else:
+        try:
+            mode = int(str(value), 8)
+        except ValueError:
+            mode = -1
+    if not 0 <= mode <= 0o7777:
+        raise DuplicatiError('mode %r is not an octal file mode between 0000 and 7777 such as 0600' % (value,))
+    if mode & 0o022:
+        raise DuplicatiError('mode %04o lets %s write preload.json, and the agent runs the options in it; use 0600 or 0644'
+                             % (mode, 'others' if mode & 0o002 else 'the group'))
+    return mode
+
+
+class PreloadChange(object):
+    """What a module call does to the preload.json at ``path``: planned from the file as it is, nothing written.
+
+    ``result`` is the module's result (``changed``, ``diff``, ``preload`` masked); ``apply`` makes it so.
+    """
+
+    def __init__(self, path, new, content_changed, mode, owner, group, result):
+        self.path = path
+        self.new = new
+        self.content_changed = content_changed
+        self.mode = mode
+        self.owner = owner
+        self.group = group
+        self.result = result
+
+    def apply(self, module, backup=False):
+        """Write (or remove) the file and set its mode, owner and group; returns ``result``."""
+        path = self.path
+        if self.content_changed:
+            if backup and os.path.exists(path):
+                self.result['backup_file'] = module.backup_local(path)
+            if self.new is None:
+                os.unlink(path)
+            else:
+                folder = os.path.dirname(path)
+                if not os.path.isdir(folder):
+                    os.makedirs(folder, 0o755)
+                write_atomic(path, render_preload(self.new), mode=self.mode, owner=self.owner, group=self.group)
+        if self.new is not None and os.path.exists(path):
+            module.set_mode_if_different(path, self.mode, False)
+            module.set_owner_if_different(path, self.owner, False)
+            module.set_group_if_different(path, self.group, False)
+        return self.result
+
+
+def plan_change(path, given, state='present', merge=True, mode=0o600, owner=None, group=None):
+    """The ``PreloadChange`` that brings ``path`` to ``given`` (``state=absent``: without it; no ``given``: no file)."""
+    result = {'changed': False, 'path': path}
+    existing, warnings = None, []
+    if os.path.exists(path):
+        try:
+            existing, warnings = read_preload_file(path)
+        except DuplicatiError:
+            if state == 'present' and not merge:
+                existing = None  # a broken file is replaced as a whole
+            else:
+                raise
+    if warnings:
+        result['warnings_preload'] = warnings
+
+    if state == 'absent':
+        new = remove_entries(existing, given) if given and existing is not None else None
+    elif merge:
+        new = merge_preload(existing or {}, _string_values(given))
+    else:
+        new = replace_preload(_string_values(given))
+
+    if state == 'absent' and not given:
+        content_changed = os.path.exists(path)
+    else:
+        content_changed = new != existing
+    result['preload'] = mask_preload(new) if new is not None else None
+    if content_changed:
+        result['changed'] = True
+        result['diff'] = {
+            'before': render_preload(mask_preload(existing)) if existing is not None else '',
+            'after': render_preload(mask_preload(new)) if new is not None else '',
+            'before_header': path, 'after_header': path,
+        }
+    elif new is not None:
+        result['changed'] = not os.path.exists(path) or attributes_differ(path, mode, owner, group)
+    return PreloadChange(path, new, content_changed, mode, owner, group, result)

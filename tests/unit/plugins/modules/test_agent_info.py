@@ -10,8 +10,10 @@ import platform
 
 import pytest
 
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_host
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
 from ansible_collections.duplicati.fleet.plugins.module_utils import host_platform
+from ansible_collections.duplicati.fleet.plugins.module_utils import launchd
 from ansible_collections.duplicati.fleet.plugins.modules import agent_info
 from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import run_module
 
@@ -24,7 +26,7 @@ SETTINGS = {'jwt': 'eyJ.machine.token', 'serverUrl': 'wss://console/agent', 'cer
 
 def run(monkeypatch, args, service_state=None):
     state = {'name': 'duplicati-agent.service', 'active': True, 'enabled': False}
-    monkeypatch.setattr(agent_info, '_service_state', service_state or (lambda module, os_name, *scope: state))
+    monkeypatch.setattr(agent_host, 'service_state', service_state or (lambda module, os_name, *scope: state))
     return run_module(monkeypatch, agent_info, args, check_mode=True)
 
 
@@ -83,7 +85,7 @@ def test_service_state_without_systemd_is_unknown():
     class Module(object):
         def get_bin_path(self, name, required=False):
             return None
-    assert agent_info._service_state(Module(), 'linux') == {'name': 'duplicati-agent.service', 'active': None, 'enabled': None,
+    assert agent_host.service_state(Module(), 'linux') == {'name': 'duplicati-agent.service', 'active': None, 'enabled': None,
                                                             'daemon_opts': None}
 
 
@@ -101,7 +103,7 @@ def test_service_state_of_an_installed_unit(tmp_path):
     options = tmp_path / 'duplicati-agent'
     options.write_text('# comment\nDAEMON_OPTS="--webservice-port=8300 --webservice-password=hunter2-secret"\n')
     show = 'LoadState=loaded\nActiveState=active\nUnitFileState=disabled\nEnvironmentFiles=%s (ignore_errors=yes)\n' % options
-    state = agent_info._service_state(_systemd_module(show), 'linux')
+    state = agent_host.service_state(_systemd_module(show), 'linux')
     assert state == {'name': 'duplicati-agent.service', 'active': True, 'enabled': False,
                      'daemon_opts': ['--webservice-port=8300', '--webservice-password=********']}
     assert 'hunter2' not in json.dumps(state)
@@ -109,7 +111,7 @@ def test_service_state_of_an_installed_unit(tmp_path):
 
 def test_service_state_without_an_options_file(tmp_path):
     show = 'LoadState=loaded\nActiveState=inactive\nUnitFileState=enabled\nEnvironmentFiles=%s (ignore_errors=yes)\n' % (tmp_path / 'none')
-    assert agent_info._service_state(_systemd_module(show), 'linux') == {
+    assert agent_host.service_state(_systemd_module(show), 'linux') == {
         'name': 'duplicati-agent.service', 'active': False, 'enabled': True, 'daemon_opts': None}
 
 
@@ -126,7 +128,7 @@ def macos(monkeypatch, tmp_path):
     from ansible_collections.duplicati.fleet.plugins.module_utils import atomic_file
     seen = {}
     monkeypatch.setattr(host_platform, 'host_platform', lambda: {'system': 'Darwin', 'os_family': 'Darwin', 'architecture': 'arm64'})
-    monkeypatch.setattr(agent_info.sm, 'console_owner', lambda: (501, 'alice'))
+    monkeypatch.setattr(launchd, 'console_owner', lambda: (501, 'alice'))
     monkeypatch.setattr(atomic_file, 'user_home', lambda uid: str(tmp_path / 'Users' / 'alice') if uid == 501 else None)
 
     def service_state(module, os_name, scope='user', console_uid=None):
@@ -161,11 +163,11 @@ def test_an_explicit_data_folder_wins_over_the_macos_scope(monkeypatch, macos, h
 
 
 def test_default_agent_json_follows_the_service_options(monkeypatch, host):
-    from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
+    from ansible_collections.duplicati.fleet.plugins.module_utils import systemd
     folder = host['data_folder']
     with open(os.path.join(folder, 'agent.json'), 'w') as handle:
         json.dump(SETTINGS, handle)
-    monkeypatch.setattr(sm, 'agent_options_text', lambda module: 'DUPLICATI_HOME="%s"\nDAEMON_OPTS=""\n' % folder)
+    monkeypatch.setattr(systemd, 'agent_options_text', lambda module: 'DUPLICATI_HOME="%s"\nDAEMON_OPTS=""\n' % folder)
     monkeypatch.setattr(host_platform, 'host_platform', lambda: {'system': 'Linux', 'os_family': 'Debian', 'architecture': 'x86_64'})
     result = run(monkeypatch, {'agent_path': host['agent_path']})
     assert result['settings_file'] == os.path.join(folder, 'agent.json') and result['data_folder'] == folder, result
