@@ -21,11 +21,12 @@ inside URLs, and the options named in ``secret_urls`` as ``redaction.redact`` sh
 """
 
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils.module_frame import ModuleFrame
 from ansible_collections.duplicati.fleet.plugins.module_utils.redaction import redact
 from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule, mask_text
 
 
-class AgentModule(object):
+class AgentModule(ModuleFrame):
     """A ``MaskingModule`` with check mode and one way to fail.
 
     :param argument_spec: the module's options.
@@ -40,17 +41,6 @@ class AgentModule(object):
         self.module = MaskingModule(argument_spec=argument_spec, **kwargs)
         self.io_failure = io_failure
         self.secret_urls = secret_urls
-
-    @property
-    def params(self):
-        return self.module.params
-
-    @property
-    def check_mode(self):
-        return self.module.check_mode
-
-    def warn(self, message):
-        self.module.warn(message)
 
     def mask(self, text):
         """``text`` as it may be shown: no secret of this module's parameters in it."""

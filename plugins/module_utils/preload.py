@@ -16,6 +16,7 @@ problem that would make Duplicati ignore a file or an entry, with the reason.
 
 import copy
 import json
+from collections import namedtuple
 import os
 import re
 
@@ -368,20 +369,12 @@ def check_file_mode(value):
     return mode
 
 
-class PreloadChange(object):
+class PreloadChange(namedtuple('PreloadChange', 'path new content_changed mode owner group result')):
     """What a module call does to the preload.json at ``path``: planned from the file as it is, nothing written.
 
-    ``result`` is the module's result (``changed``, ``diff``, ``preload`` masked); ``apply`` makes it so.
+    ``new`` is the document to write (None: no file), ``result`` the module's result (``changed``,
+    ``diff``, ``preload`` masked); ``apply`` makes it so.
     """
-
-    def __init__(self, path, new, content_changed, mode, owner, group, result):
-        self.path = path
-        self.new = new
-        self.content_changed = content_changed
-        self.mode = mode
-        self.owner = owner
-        self.group = group
-        self.result = result
 
     def apply(self, module, backup=False):
         """Write (or remove) the file and set its mode, owner and group; returns ``result``."""
