@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Duplicati Agent on this host: its binary, where its service keeps agent.json, its service state.
+"""The Duplicati Agent on this host: its binary, its preload.json, where its service keeps agent.json, its service state.
 
 What ``agent_info`` reports and ``agent_registration`` and ``preload`` rely on, found once:
 the agent service's ``agent.json`` and data folder (from the systemd unit's options on
@@ -28,6 +28,16 @@ def host_os():
 def install_dir(agent_path):
     """The install folder of ``agent_path``, or None when no such binary exists."""
     return agent_runner.agent_install_dir(agent_path) if os.path.exists(agent_path) else None
+
+
+def default_preload_path():
+    """The preload.json in the install folder of the agent package on this host (installed or not)."""
+    os_name = host_os()
+    binary = agent_runner.default_agent_path(os_name)
+    if os.path.exists(binary):
+        return os.path.join(agent_runner.agent_install_dir(binary), df.PRELOAD_FILENAME)
+    package = 'pkg' if os_name == df.MACOS else systemd.detect_package_family()
+    return os.path.join(df.install_dir(os_name, package, 'agent'), df.PRELOAD_FILENAME)
 
 
 def service_paths(module, os_name, folder=None, macos_scope='user'):

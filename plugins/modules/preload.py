@@ -155,25 +155,11 @@ warnings_preload:
 '''
 
 import os
-import platform
 
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_host
 from ansible_collections.duplicati.fleet.plugins.module_utils import preload as pl
-from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
 from ansible_collections.duplicati.fleet.plugins.module_utils.agent_module import AgentModule
-from ansible_collections.duplicati.fleet.plugins.module_utils.agent_runner import agent_install_dir, default_agent_path
 from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import file_lock
-from ansible_collections.duplicati.fleet.plugins.module_utils.systemd import detect_package_family
-
-
-def default_preload_path():
-    """The install-folder preload.json of the agent package on this host."""
-    os_name = df.normalize_os(platform.system())
-    binary = default_agent_path(os_name)
-    if os.path.exists(binary):
-        return os.path.join(agent_install_dir(binary), df.PRELOAD_FILENAME)
-    if os_name == df.MACOS:
-        return os.path.join(df.install_dir(os_name, 'pkg', 'agent'), df.PRELOAD_FILENAME)
-    return os.path.join(df.install_dir(os_name, detect_package_family(), 'agent'), df.PRELOAD_FILENAME)
 
 
 def run(host):
@@ -181,7 +167,7 @@ def run(host):
     update. A rejected or idempotent run leaves no trace (no folder, no lock file); under the lock the change is
     planned again from the file as it is then."""
     params = host.params
-    path = params['path'] or default_preload_path()
+    path = params['path'] or agent_host.default_preload_path()
     if os.path.islink(path):
         path = os.path.realpath(path)
     wanted = dict(given=pl.given_sections(params), state=params['state'], merge=params['merge'],
