@@ -222,7 +222,6 @@ def is_registered(settings):
     return isinstance(jwt, str) and jwt.strip() != ''
 
 
-
 def read_folded(path):
     """The top-level values of agent.json as read without decrypting, keyed by lower-cased name (the agent reads
     names case-insensitively); None when the file cannot be read or is not a JSON object."""
@@ -258,6 +257,7 @@ def settings_facts(path, passphrase=None):
     if facts['registered'] and isinstance(url, str) and url:
         facts['server_url'] = url
     return facts
+
 
 # --- Writing -------------------------------------------------------------------------------------
 

@@ -80,6 +80,7 @@ def attributes_differ(path, mode=None, owner=None, group=None):
             or resolve_uid(owner) not in (-1, st.st_uid)
             or resolve_gid(group) not in (-1, st.st_gid))
 
+
 def user_home(owner):
     """Return the home folder of a user name or id from the password database, or None."""
     if not HAS_PWD or owner is None:

@@ -177,7 +177,6 @@ def parse_environment_file(text):
     return values
 
 
-
 def render_options_file(old_text, args):
     """The options file with ``DAEMON_OPTS`` set to ``args``; every other line is kept."""
     new_line = format_daemon_opts(args)
@@ -194,7 +193,6 @@ def render_options_file(old_text, args):
     if not replaced:
         out.append(new_line)
     return '\n'.join(out) + '\n'
-
 
 
 def masked_options_text(text):

@@ -131,7 +131,6 @@ class LaunchdService(object):
                 raise DuplicatiError('launchctl %s failed (exit %d): %s' % (' '.join(command), rc, (err or out).strip()))
 
 
-
 def console_uid():
     """The uid of the console user, or this process's when nobody is logged in."""
     uid = console_owner()[0]

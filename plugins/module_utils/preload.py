@@ -292,6 +292,7 @@ def mask_preload(document):
                 body[exe] = dict((k, secrets.mask_value(k, v)) for k, v in entry.items())
     return result
 
+
 # ---- the change a module makes -------------------------------------------------------------
 
 def given_sections(params):

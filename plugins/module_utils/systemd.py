@@ -138,7 +138,6 @@ class SystemdService(object):
             raise DuplicatiError('systemctl %s %s failed (exit %d): %s' % (action, self.unit, rc, (err or out).strip()))
 
 
-
 def agent_options_text(module):
     """The text of the Linux agent service's options file (the unit's ``EnvironmentFile``, else the package's),
     '' when there is none."""
@@ -172,8 +171,6 @@ def agent_service_paths(options_text, install_dir=None):
     else:
         settings_file = df.agent_settings_path(df.LINUX, args, env, SERVICE_HOME, install_dir)
     return settings_file, folder.rstrip('/') or '/', overridden
-
-
 
 
 def _read_options(path, wanted):

@@ -191,8 +191,8 @@ def send_once(opener, method, url, data, headers, timeout, validate_certs=True, 
     of a pinned certificate)."""
     try:
         handle = (opener or _open_url)(url, data=data, headers=headers, method=method, timeout=timeout,
-                        validate_certs=validate_certs, ca_path=ca_path,
-                        follow_redirects='none', use_netrc=False, http_agent='duplicati.fleet', context=context)
+                                       validate_certs=validate_certs, ca_path=ca_path, follow_redirects='none',
+                                       use_netrc=False, http_agent='duplicati.fleet', context=context)
     except HTTPError as exc:
         try:
             body = exc.read()

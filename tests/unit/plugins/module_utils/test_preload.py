@@ -110,4 +110,3 @@ def test_db_names_with_dashes_are_accepted_and_merge_with_the_bare_name():
     back = pl.merge_preload(merged, {'db': {'server': {'Update-Channel': 'canary'}}})
     assert back['db'] == {'server': {'keep': '1', 'Update-Channel': 'canary'}}
     assert pl.merge_preload({'env': {'*': {'--A': '1'}}}, {'env': {'*': {'A': '2'}}})['env'] == {'*': {'--A': '1', 'A': '2'}}
-

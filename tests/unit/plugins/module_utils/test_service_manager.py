@@ -181,7 +181,7 @@ def test_systemd_states(active_state, unit_file_state, expected):
 
 def test_systemd_unknown_unit():
     unit = systemd.SystemdService(FakeModule([(['show'], (0, 'LoadState=not-found\nActiveState=inactive\nUnitFileState=\nEnvironmentFiles=\n', ''))]),
-                             'duplicati-agent.service')
+                                  'duplicati-agent.service')
     assert not unit.exists()
     assert unit.environment_file() is None
     assert unit.status() == {'active': False, 'enabled': False}

@@ -86,7 +86,7 @@ def test_service_state_without_systemd_is_unknown():
         def get_bin_path(self, name, required=False):
             return None
     assert agent_host.service_state(Module(), 'linux') == {'name': 'duplicati-agent.service', 'active': None, 'enabled': None,
-                                                            'daemon_opts': None}
+                                                           'daemon_opts': None}
 
 
 def _systemd_module(show):
