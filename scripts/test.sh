@@ -101,6 +101,36 @@ stage_build() {
     tail -20 "$LOGS/build-git.log"
     count 0 1 build
   fi
+  # The tarball ships the emulator its integration targets need: one target runs from the installed tarball.
+  # (git init: the install lies inside this checkout, whose git would hide its files from ansible-test.)
+  if (cd "$out/installed/ansible_collections/duplicati/fleet" && [ -f tests/emulator/__main__.py ] && git init -q &&
+      ansible-test integration --python 3.11 --local --color no server_info) >"$LOGS/build-integration.log" 2>&1; then
+    echo "build: ansible-test integration server_info ran from the installed tarball"
+    count 1 0 build
+  else
+    tail -20 "$LOGS/build-integration.log"
+    count 0 1 build
+  fi
+  # The emulator starts from a clone (any folder name) in a fresh shell, with the documented command.
+  local clone=$out/clone
+  rm -rf "$clone"
+  if git clone -q "$gitsrc" "$clone/duplicati-fleet" &&
+     env -i HOME="$clone" PATH=/usr/bin:/bin PYTHON="$VENV/bin/python" \
+       bash "$clone/duplicati-fleet/scripts/emulator.sh" start server --state-dir "$clone/server" >"$clone/server.json" 2>"$LOGS/build-emulator.log" &&
+     "$VENV/bin/python" -c 'import json, sys, urllib.error, urllib.request
+url = json.load(open(sys.argv[1]))["url"]
+try:
+    print(urllib.request.urlopen(url + "api/v1/serverstate").status)
+except urllib.error.HTTPError as err:  # an answer (401 without a login) is what is checked here
+    print(err.code)' "$clone/server.json" >>"$LOGS/build-emulator.log" 2>&1 &&
+     env -i HOME="$clone" PATH=/usr/bin:/bin PYTHON="$VENV/bin/python" \
+       bash "$clone/duplicati-fleet/scripts/emulator.sh" stop --state-dir "$clone/server" server >>"$LOGS/build-emulator.log" 2>&1; then
+    echo "build: the emulator started from a clone in a fresh shell (scripts/emulator.sh)"
+    count 1 0 build
+  else
+    tail -20 "$LOGS/build-emulator.log"
+    count 0 1 build
+  fi
 }
 
 # One check of the lint stage: its name, its log, then the command.
@@ -117,13 +147,22 @@ lint_check() {
 }
 
 ee_check() {
-  # ansible-builder accepts the example EE definition, and finds the collection's own
-  # dependencies (meta/execution-environment.yml) in the installed collection.
-  local ctx=$WORK/ee
-  rm -rf "$ctx"
-  ansible-builder create -f extensions/awx/execution-environment.yml --context "$ctx" &&
-    grep -q 'name: duplicati.fleet' "$ctx/_build/requirements.yml" &&
-    ansible-builder introspect --sanitize "$COLLECTIONS" > "$ctx/introspect.yml" &&
+  # The example EE builds from the collection tarball, as an AWX project would lay it out (collections/ with the
+  # tarball and requirements.yml): ansible-builder's context holds the tarball, its requirements.yml names it, and
+  # ansible-galaxy installs the collection from the context as the build does (and from the project, as the
+  # controller's project sync does). ansible-builder finds the collection's own dependencies in it.
+  local ctx=$WORK/ee project=$WORK/ee-project
+  rm -rf "$ctx" "$project"; mkdir -p "$project"
+  cp -a extensions/awx/. "$project/" &&
+    ansible-galaxy collection build --force --output-path "$project/collections" . >/dev/null &&
+    ansible-builder create -f "$project/execution-environment.yml" --context "$ctx" &&
+    (cd "$ctx" && find . -path ./_build/scripts -prune -o -type f -print | sort) &&
+    ls "$ctx"/_build/collections/duplicati-fleet-*.tar.gz &&
+    (cd "$ctx/_build" && ansible-galaxy collection install --force --offline -r requirements.yml -p "$ctx/installed") &&
+    [ -f "$ctx/installed/ansible_collections/duplicati/fleet/MANIFEST.json" ] &&
+    (cd "$project" && ansible-galaxy collection install --force --offline -r collections/requirements.yml -p "$project/installed") &&
+    [ -f "$project/installed/ansible_collections/duplicati/fleet/MANIFEST.json" ] &&
+    ansible-builder introspect --sanitize "$ctx/installed" > "$ctx/introspect.yml" &&
     cat "$ctx/introspect.yml" &&
     grep -q "cryptography.*from collection duplicati.fleet" "$ctx/introspect.yml" &&
     grep -q "libssl-dev \[compile platform:dpkg\].*from collection duplicati.fleet" "$ctx/introspect.yml"

@@ -4,7 +4,8 @@
 """Authentication against a Duplicati server, in ``duplicati-server-util``'s order.
 
 ``Authenticator`` gets an access token the first way that works
-(protocol sheet §4.3, §5):
+(``Duplicati/CommandLine/ServerUtil/Connection.cs`` ``Connection.ConnectAsync``;
+``Duplicati/WebserverCore/Endpoints/V1/Auth.cs``, ``Duplicati/WebserverCore/Services/LoginProvider.cs``):
 
 1. an explicit ``access_token``: a JWT (a forever token) is sent as
    ``Authorization: Bearer``, anything else (a ``--webservice-pre-auth-tokens`` entry) as

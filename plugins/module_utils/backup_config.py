@@ -6,7 +6,8 @@
 * ``describe_backup``: a ``{Backup, Schedule}`` entry of ``GET backups`` as a module
   returns it (snake_case, no target URL, no settings: those can carry credentials), with
   the statistics of ``duplicati-server-util list-backups --detailed`` on request;
-* ``read_export`` / ``encode_config``: an exported configuration file (protocol sheet §8),
+* ``read_export`` / ``encode_config``: an exported configuration file (``Duplicati/WebserverCore/Endpoints/V1/Backup/BackupGet.cs``
+  ``EncodeDataForExport``, ``Duplicati/Library/RestAPI/Serializable/ImportExportStructure.cs``),
   plain JSON or AES Crypt, as bytes and as a dict;
 * ``same_configuration``: whether two exports hold the same configuration. The run state
   the server keeps in them (``Backup.Metadata``, ``Schedule.LastRun`` and the date of the

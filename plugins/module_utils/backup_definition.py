@@ -13,7 +13,7 @@ A *definition* is a dict::
   ``GET backup/{id}``);
 * ``differences``: the fields that differ after the normalisation the server applies or that
   makes no difference to it (see ``_same_setting``, ``_same_schedule``);
-* ``masked``: the definition as it may be shown: secret values (``is_secret_setting``,
+* ``masked``: the definition as it may be shown: secret values (``secrets.is_secret_name``,
   credentials in a URL) become ``********``. A masked value given back in a task means
   "keep the value the server has" (``keep_masked``), so ``backup_info`` → edit → ``backup``
   round-trips;
@@ -35,6 +35,7 @@ from ansible_collections.duplicati.fleet.plugins.module_utils import backups
 from ansible_collections.duplicati.fleet.plugins.module_utils.backup_config import read_export
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError, TimespanError
 from ansible_collections.duplicati.fleet.plugins.module_utils.redaction import MASK
+from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import is_secret_name, is_secret_query_name
 from ansible_collections.duplicati.fleet.plugins.module_utils.timespan import parse_timespan
 from ansible_collections.duplicati.fleet.plugins.module_utils.transport import quote_segment
 
@@ -45,7 +46,6 @@ DAYS = ('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun')
 _DAY_NAMES = dict([(d, d) for d in DAYS] + [(full, full[:3]) for full in
                   ('monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday')]
                   + [(str(i), d) for i, d in enumerate(('sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'))])
-_SECRET_NAME = re.compile(r'passw(or)?d|passphrase|secret|token|key|authid|credential|service-account-json', re.IGNORECASE)
 _SIZE = re.compile(r'^\s*(\d+)\s*(b|kb|kib|mb|mib|gb|gib|tb|tib)\s*$', re.IGNORECASE)
 _SIZE_FACTORS = {'b': 1, 'kb': 1024, 'kib': 1024, 'mb': 1024 ** 2, 'mib': 1024 ** 2, 'gb': 1024 ** 3, 'gib': 1024 ** 3,
                  'tb': 1024 ** 4, 'tib': 1024 ** 4}
@@ -53,12 +53,6 @@ _TIME = re.compile(r'^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(Z|[+-]\d{2}:?\d{2})?$', 
 _ISO_TIME = re.compile(r'T(\d{2}):(\d{2}):(\d{2})')
 _DAY_SECONDS = 86400
 FIELDS = ('description', 'tags', 'target_url', 'sources', 'passphrase', 'schedule', 'settings', 'filters')
-
-
-def is_secret_setting(name):
-    """True if an option (or URL query parameter) named ``name`` holds a secret: its name says password,
-    passphrase, secret, token, key or credential (Duplicati's own password options all do)."""
-    return bool(_SECRET_NAME.search(str(name or '')))
 
 
 def option_key(name):
@@ -318,7 +312,7 @@ def _replace_url_secrets(url, replace):
     pieces = []
     for piece in parts.query.split('&') if parts.query else []:
         key, sep, value = piece.partition('=')
-        if sep and value and (is_secret_setting(unquote(key)) or _is_masked(unquote(value))):
+        if sep and value and (is_secret_query_name(unquote(key)) or _is_masked(unquote(value))):
             value = replace('query', key, value)
         pieces.append(key + sep + value)
     return urlunsplit((parts.scheme, netloc, parts.path, '&'.join(pieces), parts.fragment))
@@ -330,20 +324,6 @@ def _is_masked(value):
     return bool(value) and len(value) > 3 and set(value) == {'*'}
 
 
-def secret_values(definition):
-    """The secret strings of a declared definition (passphrase, secret settings, URL credentials)."""
-    if not isinstance(definition, dict):
-        return []
-    values = [definition.get('passphrase')]
-    values.extend(_text(v) for k, v in (definition.get('settings') or {}).items() if is_secret_setting(k))
-    password, query = _url_secrets(_text(definition.get('target_url')))
-    values.append(password)
-    values.extend(v for k, v in query.items() if is_secret_setting(unquote(k)))
-    values.extend(unquote(v) for v in list(values) if v)
-    # a flag value ("true") is never a secret; masking it would mask every "true" in the output
-    return [v for v in values if v and not _is_masked(v) and v.lower() not in ('true', 'false')]
-
-
 def masked(definition):
     """The definition as it may be shown: every secret value is ``********``."""
     if definition is None:
@@ -351,7 +331,7 @@ def masked(definition):
     result = dict(definition)
     result['passphrase'] = MASK if definition['passphrase'] else None
     result['schedule'] = dict(definition['schedule']) if definition['schedule'] else None
-    result['settings'] = dict((k, MASK if v and (is_secret_setting(k) or _is_masked(v)) else v) for k, v in definition['settings'].items())
+    result['settings'] = dict((k, MASK if v and (is_secret_name(k) or _is_masked(v)) else v) for k, v in definition['settings'].items())
     result['target_url'] = _replace_url_secrets(definition['target_url'], lambda kind, key, value: MASK)
     return result
 
@@ -363,7 +343,7 @@ def diff_views(desired, current):
         after['passphrase'] = CHANGED_MASK
     wanted = _effective_settings(current['settings'])
     for name, value in desired['settings'].items():
-        if is_secret_setting(name) and value and wanted.get(option_key(name)) != value:
+        if is_secret_name(name) and value and wanted.get(option_key(name)) != value:
             after['settings'][name] = CHANGED_MASK
     old_password, old_query = _url_secrets(current['target_url'])
 

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Backups on a Duplicati server: list, find, run, log, delete, export and import.
 
-The calls are the ones ``duplicati-server-util`` makes (protocol sheet §4.4, §8):
+The calls are the ones ``duplicati-server-util`` makes (``Duplicati/CommandLine/ServerUtil/Commands/*.cs``;
+exports: ``Duplicati/WebserverCore/Endpoints/V1/Backup/BackupGet.cs`` ``ExecuteGetExport``):
 
 * ``GET backups`` / ``GET backup/{id}``: entries ``{Backup: {ID, Name, …}, Schedule}``;
 * ``POST backup/{id}/run?skipqueue=True|False`` → ``{Status, ID}`` (sent exactly once);

@@ -21,13 +21,10 @@ values found in its parameters to ``no_log_values`` before the invocation is log
 (syslog/journald), so they never reach the log, ``-vvv`` or a result.
 """
 
-from __future__ import absolute_import, division, print_function
-__metaclass__ = type
-
 import re
+from urllib.parse import unquote
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.six.moves.urllib.parse import unquote
 
 MASK = '********'
 
@@ -57,7 +54,8 @@ def is_secret_name(name):
         normalized == url_name or normalized.endswith('-' + url_name) for url_name in SECRET_URL_NAMES)
 
 
-def _is_secret_query_name(name):
+def is_secret_query_name(name):
+    """True for URL query parameter names that carry a secret (``token``, ``auth-password``, ``sig``, ...)."""
     normalized = normalize_name(name)
     return any(word in normalized for word in SECRET_QUERY_WORDS)
 
@@ -110,7 +108,7 @@ def url_secrets(url):
         query = rest.split('?', 1)[1].split('#', 1)[0]
         for pair in query.replace(';', '&').split('&'):
             name, sep, value = pair.partition('=')
-            if sep and value and _is_secret_query_name(unquote(name)):
+            if sep and value and is_secret_query_name(unquote(name)):
                 parts.append(value)
     result = []
     for part in parts:

@@ -36,15 +36,12 @@ class ServerModule(ModuleFrame):
 
     :param argument_spec: the module's own options (must not reuse a connection option name).
     :param persist: ask for a long-lived login saved to ``settings_file`` (``server_login``).
-    :param secret_values: a function of the parameters that returns the secret strings among them
-        (values inside dict options, which ``no_log`` cannot mark); they are masked in the logged
-        invocation and in everything the module returns.
     Other keyword arguments (``mutually_exclusive``, ``required_if``, ...) go to ``AnsibleModule``.
     """
 
-    def __init__(self, argument_spec, persist=False, secret_values=None, **kwargs):
+    def __init__(self, argument_spec, persist=False, **kwargs):
         kwargs.setdefault('supports_check_mode', True)
-        self.module = _module_class(secret_values)(argument_spec=server_argument_spec(**argument_spec), **kwargs)
+        self.module = _ServerAnsibleModule(argument_spec=server_argument_spec(**argument_spec), **kwargs)
         self.persist = persist
         self._client = None
 
@@ -106,24 +103,17 @@ class ServerModule(ModuleFrame):
         self._client.auth.warnings[:] = []
 
 
-def _module_class(secret_values):
-    """A ``MaskingModule`` that also adds ``secret_values(params)`` (if given) to its no-log values before it
-    logs the invocation, and that passes any other value than a dict (or a list of them) given for an option
-    with suboptions on as text: ansible-core reports that as a wrong type, where it would fail with a
-    traceback (``set_fallbacks`` runs before the type check of suboptions)."""
-    class ServerAnsibleModule(MaskingModule):
-        def _load_params(self):
-            super(ServerAnsibleModule, self)._load_params()
-            for name, spec in self.argument_spec.items():
-                value = self.params.get(name)
-                if spec.get('options') and value is not None and not _suboption_shaped(spec, value):
-                    self.params[name] = str(value)
+class _ServerAnsibleModule(MaskingModule):
+    """A ``MaskingModule`` that passes any other value than a dict (or a list of them) given for an option with
+    suboptions on as text: ansible-core reports that as a wrong type, where it would fail with a traceback
+    (``set_fallbacks`` runs before the type check of suboptions)."""
 
-        def _check_params(self):
-            if secret_values is not None:
-                self.no_log_values.update(secret_values(self.params))
-            super(ServerAnsibleModule, self)._check_params()
-    return ServerAnsibleModule
+    def _load_params(self):
+        super(_ServerAnsibleModule, self)._load_params()
+        for name, spec in self.argument_spec.items():
+            value = self.params.get(name)
+            if spec.get('options') and value is not None and not _suboption_shaped(spec, value):
+                self.params[name] = str(value)
 
 
 def _suboption_shaped(spec, value):

@@ -399,7 +399,6 @@ def main():
         argument_spec,
         mutually_exclusive=[('src', 'config', 'definition'), ('definition', 'passphrase'), ('definition', 'replace_settings')],
         required_if=[('state', 'present', ('name',)), ('state', 'present', ('src', 'config', 'definition'), True)],
-        secret_values=lambda params: backup_definition.secret_values(params.get('definition')),
         required_one_of=[('name', 'id')],
     ).execute(run)
 

@@ -57,6 +57,12 @@ options:
     default: 5
 notes:
   - Every run that is queued reports C(changed=true); a backup run is never idempotent.
+  - "A run waited for can take hours. Give the task C(async) (the longest run, in seconds) so that no connection
+    stays open meanwhile. With C(poll) above 0 the task waits and the output shows C(ASYNC POLL on <host>:
+    jid=... started=True finished=False) at each poll, then C(ASYNC OK on <host>) and the usual result. With
+    C(poll=0) the task returns at once with C(ansible_job_id) and C(finished=0); M(ansible.builtin.async_status)
+    returns the module's result once the job is over (see EXAMPLES). A run still going when C(async) expires is
+    not stopped on the server; the job reports a timeout."
 seealso:
   - module: duplicati.fleet.backup_info
   - module: duplicati.fleet.server_info
@@ -87,6 +93,28 @@ EXAMPLES = r'''
       ansible.builtin.debug:
         msg: "Backup {{ run.backup_id }} finished with warnings"
       when: run.result == 'Warning'
+
+- name: Start a long run on every server at once, in the background
+  duplicati.fleet.backup_run:
+    backup: Documents
+    wait: true
+    wait_timeout: 14400
+    password: "{{ duplicati_password }}"
+  async: 14400
+  poll: 0
+  register: long_run
+
+- name: Collect the results (until the job is over, at most four hours)
+  ansible.builtin.async_status:
+    jid: "{{ long_run.ansible_job_id }}"
+  register: long_run_result
+  until: long_run_result is finished
+  retries: 480
+  delay: 30
+
+- name: Show each server's result (Success, Warning, Error or Fatal)
+  ansible.builtin.debug:
+    var: long_run_result.result
 '''
 
 RETURN = r'''

@@ -68,7 +68,7 @@ def _job(site, envvars, ident):
         # a host's preload.json lives in a folder only its owner can write, as the agent demands
         (site['work'] / 'hosts' / host).mkdir(mode=0o700, parents=True, exist_ok=True)
     inventory = {'duplicati_agents': {'hosts': dict(
-        (host, {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+        (host, {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable, 'ansible_become': False,
                 'duplicati_agent_data_folder': str(site['work'] / 'hosts' / host / 'data'),
                 'duplicati_agent_preload_path': str(site['work'] / 'hosts' / host / 'preload.json')})
         for host in HOSTS)}}

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The ``duplicati-agent`` stand-in: ``run``, ``register [url]`` and ``clear`` of Duplicati master.
 
-See ``Duplicati/Agent/Program.cs`` and protocol sheet §1-§3. Order of work, as in the real one:
+See ``Duplicati/Agent/Program.cs`` (``MainAsync``, ``RunAgentAsync``, ``RegisterAsync``). Order of work, as in the real one:
 preload key ``agent`` (before parsing), parse, then for ``run``/``register``: open the data
 folder (installation.txt, machineid.txt), load agent.json, register when it holds no JWT,
 save agent.json, and (``run`` without ``--agent-register-only``) host the emulated server

@@ -4,7 +4,8 @@
 """Data folder, install dir and machine identity, resolved as the real executables do.
 
 Follows ``DataFolderManager.GetDataFolder``, ``DataFolderLocator.GetDefaultStorageFolder``
-and ``Util.AllowInsecureDataFolder`` of Duplicati master (protocol sheet §1.4, §6.1):
+and ``Util.AllowInsecureDataFolder`` of Duplicati master
+(``Duplicati/Library/AutoUpdater/DataFolderManager.cs``, ``DataFolderLocator.cs``):
 
 1. ``--server-datafolder`` from the *process* command line, else env ``DUPLICATI__SERVER_DATAFOLDER``
 2. ``--portable-mode`` (or env ``DUPLICATI__PORTABLE_MODE``): ``<install dir>/data``

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``preload.json`` as the real executables read it (protocol sheet §3, ``PreloadSettingsLoader.cs``, master).
+"""``preload.json`` as the real executables read it (``Duplicati/Library/AutoUpdater/PreloadSettingsLoader.cs``, master).
 
 Files, later overriding earlier: ``<data folder>/preload.json``, ``<install dir>/preload.json``,
 then the file named by env ``DUPLICATI_PRELOAD_SETTINGS`` (with a leading ``!`` only that file).

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Registration with the Duplicati console, as ``RegisterForRemote.cs`` does it (protocol sheet §2.1).
+"""Registration with the Duplicati console, as ``RegisterForRemote.RegisterAsync`` does it
+(``Duplicati/Library/RemoteControl/RegisterForRemote.cs``).
 
 ``POST <registration url>`` with the machine data (JSON, camelCase; every non-empty query
 parameter of the URL copied into the body, overriding). The answer is either the claimed

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The ``duplicati-server`` stand-in (package ``duplicati``), and the server start the agent shares.
 
-Like ``Server.Program.Main`` (protocol sheet §3, §5.4): preload key ``server`` is applied first
+Like ``Server.Program.Main`` (``Duplicati/Server/Program.cs``, ``ApplyEnvironmentVariables``): preload key ``server`` is applied first
 (env only where unset, args only where their name is not on the command line); then every server
 option missing from the command line is taken from env ``DUPLICATI__<NAME>`` (upper case, ``-``
 as ``_``), and ``--settings-encryption-key`` from env ``SETTINGS_ENCRYPTION_KEY``. The command line

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``agent.json``, the record ``Settings`` of ``Duplicati/Agent/Settings.cs`` (protocol sheet §1.4).
+"""``agent.json``, the record ``Settings`` of ``Duplicati/Agent/Settings.cs`` (``Settings.Load`` / ``Settings.Save``).
 
 Written as System.Text.Json does it: camelCase keys in record order (``jwt``, ``serverUrl``,
 ``certificateUrl``, ``settingsEncryptionKey``, ``serverCertificates``), two-space indentation,

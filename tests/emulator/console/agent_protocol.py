@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The agent's side of registration, restated in Python, to check the console against.
 
-It follows ``dup: Duplicati/Library/RemoteControl/RegisterForRemote.cs`` (sheet §2.1):
+It follows ``Duplicati/Library/RemoteControl/RegisterForRemote.cs`` (``RegisterForRemote.RegisterAsync``):
 ``machine_data`` is ``CreateMachineData`` (identity fields, then every non-empty query
 parameter of the registration URL copied over them), ``read_register_answer`` is
 ``RegisterClientAsync`` and ``read_status_answer`` is ``CheckClientClaimedAsync``.

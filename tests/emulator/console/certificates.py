@@ -4,7 +4,7 @@
 """The remote-control server's certificates, as the console hands them to agents.
 
 The agent stores them as ``MiniServerCertificate {publicKeyHash, publicKey, obtained,
-expiry}`` (``dup: Duplicati/Library/RemoteControl/SharedTypes.cs``; sheet §1.4, §2.2):
+expiry}`` (``Duplicati/Library/RemoteControl/SharedTypes.cs``; fetched by ``KeepRemoteConnection.RefreshCertificatesAsync``):
 ``publicKey`` is a PEM RSA public key that ``RSA.ImportFromPem`` reads, and the two
 timestamps are .NET ``DateTimeOffset`` values in ISO-8601. The agent picks the one whose
 ``publicKeyHash`` equals the hash in the server's ``welcome`` message and whose

@@ -4,8 +4,9 @@
 """The machine JWT the console gives an agent at registration.
 
 The agent treats it as opaque: it stores it as ``jwt`` in agent.json (its presence
-means "registered", sheet §1.4) and sends it back as ``token`` in the websocket
-``auth`` message (§2.3). Its content is the console's business (§12); this console
+means "registered": ``Duplicati/Agent/Program.cs`` ``RegisterAsync``) and sends it back as ``token`` in the
+websocket ``auth`` message (``AuthMessage``, ``Duplicati/Library/RemoteControl/ExchangeDataTypes.cs``). Its content is the
+console's business and not in Duplicati's source: modelled on the console's observed answers; this console
 signs HS256 with a key that lives only in the process memory, so ``verify`` tells tests
 whether a token in some agent.json really came from this console.
 """

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What an agent sends when it registers, and the registrations waiting for a claim.
 
-The body (sheet §2.1 step 1; ``dup: Duplicati/Library/RemoteControl/RegisterForRemote.cs
-CreateMachineData``) is a JSON object of strings: ``instanceId``, ``machineId``,
+The body (``Duplicati/Library/RemoteControl/RegisterForRemote.cs``
+``RegisterForRemote.CreateMachineData``) is a JSON object of strings: ``instanceId``, ``machineId``,
 ``machineName``, ``installId``, ``localTime`` (.NET round-trip "o" format), ``version``,
 ``packageTypeId`` and ``operatingSystem``, plus every non-empty query parameter of the
 registration URL (that is how ``token`` arrives). The agent builds it from a

@@ -3,15 +3,16 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The emulated registration service of the Duplicati console.
 
-Duplicati's source holds only the agent side of registration (sheet §12); this service
-answers exactly what that side parses (``dup: Duplicati/Library/RemoteControl/
-RegisterForRemote.cs``, camelCase, case-sensitive on read; sheet §2.1):
+Duplicati's source holds only the agent side of registration; the console's side is not in
+Duplicati's source: modelled on the console's observed answers. This service answers exactly
+what the agent side parses (``Duplicati/Library/RemoteControl/RegisterForRemote.cs``, camelCase,
+case-sensitive on read: ``RegisterForRemote.JsonOptions``):
 
 ``POST /remotecontrol/register``
     The path of the real default URL ``https://api.duplicati.com/remotecontrol/register``
-    (§1.1). A pre-authorised link is ``<base>/remotecontrol/register?token=<token>``.
+    (``RegisterForRemote.DefaultRegisterationUrl``). A pre-authorised link is ``<base>/remotecontrol/register?token=<token>``.
     The query parameter name ``token`` is this console's choice: the real one is not
-    in Duplicati's source (§12). The agent POSTs to the whole link and copies every
+    in Duplicati's source. The agent POSTs to the whole link and copies every
     non-empty query parameter into the JSON body, so the console reads the token from
     the *body*, never from the query string.
 
@@ -35,7 +36,7 @@ RegisterForRemote.cs``, camelCase, case-sensitive on read; sheet §2.1):
     A plain page for a person; claiming happens through ``/_emulator/``.
 
 ``GET /remotecontrol/certificates`` (the ``certificateUrl``)
-    A JSON array of ``MiniServerCertificate`` (§2.2).
+    A JSON array of ``MiniServerCertificate`` (``KeepRemoteConnection.RefreshCertificatesAsync``).
 
 The ``serverUrl`` handed out is ``wss://<host>/remotecontrol/agent`` on this console's
 address; this service does not accept websocket connections.

@@ -11,7 +11,8 @@
 * ``latest-v2.json`` and ``latest-v2-<version>.json``
 
 with the layout, services, conffiles, control fields and maintainer scripts of
-Duplicati's own packages (sheet §9.1, §9.2). ``dpkg-deb`` is required.
+Duplicati's own packages (``ReleaseBuilder/Build/Command.CreatePackage.cs``,
+``ReleaseBuilder/Resources/debian/``). ``dpkg-deb`` is required.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Build one .deb laid out like Duplicati's (``dup: ReleaseBuilder/Build/
-Command.CreatePackage.cs BuildDebPackage``; sheet §9.2).
+"""Build one .deb laid out like Duplicati's (``ReleaseBuilder/Build/
+Command.CreatePackage.cs`` ``BuildDebPackage``).
 
 * everything goes to ``/usr/lib/duplicati/`` (the agent package too), with
   ``package_type_id.txt`` (the package id, no newline), ``autoupdate.manifest`` (the

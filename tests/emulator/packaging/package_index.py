@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``latest-v2.json``: the package index next to the packages (sheet §9.1).
+"""``latest-v2.json``: the package index next to the packages (``ReleaseBuilder/Build/Command.cs``).
 
 It maps each package id to ``{url, filename, md5, sha256, size}``
-(``dup: ReleaseBuilder/Build/Command.Upload.cs CreatePackageJson``). The two hashes are
+(``ReleaseBuilder/Build/Command.Upload.cs`` ``CreatePackageJson``). The two hashes are
 **base64** of the binary digest, not hex (``Command.cs CalculateHash`` returns
 ``Convert.ToBase64String``). The url is ``<base url>/<url-encoded file name>``; the
 real base is ``https://updates.duplicati.com/<channel>``. ReleaseBuilder writes the same

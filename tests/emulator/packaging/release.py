@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Release naming, as Duplicati's ReleaseBuilder does it (sheet §9.1).
+"""Release naming, as Duplicati's ReleaseBuilder does it (``ReleaseBuilder/Build/Command.cs``,
+``ReleaseBuilder/Build/Command.CreatePackage.cs``).
 
 ``ReleaseName`` is ``<version>_<channel>_<yyyy-MM-dd>``; a package file is
 ``duplicati-<ReleaseName>-<os>-<arch>-<iface>.<ext>`` and its package id (the content of
 ``package_type_id.txt`` and the key in ``latest-v2.json``) is ``<os>-<arch>-<iface>.<ext>``
-(``dup: ReleaseBuilder/PackageTarget.cs PackageTargetString``;
+(``ReleaseBuilder/PackageTarget.cs`` ``PackageTargetString``;
 ``Build/Command.PackageSupport.cs InstallPackageIdentifier``).
 """
 
@@ -17,7 +18,7 @@ __metaclass__ = type
 import re
 from datetime import datetime, timezone
 
-# ReleaseChannel / ReleaseType (sheet §9.1)
+# ReleaseChannel (ReleaseBuilder/Configuration.cs) / ReleaseType (Duplicati/Library/AutoUpdater/UpdateInfo.cs)
 CHANNELS = ('stable', 'beta', 'experimental', 'canary', 'nightly', 'debug')
 VERSION_PATTERN = re.compile(r'^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$')
 DATE_PATTERN = re.compile(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}$')

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The text files of the two .deb packages.
 
-They carry the same settings as Duplicati's own (``dup: ReleaseBuilder/Resources/debian/``,
-sheet §9.2), in our own words:
+They carry the same settings as Duplicati's own (``ReleaseBuilder/Resources/debian/``,
+``ReleaseBuilder/Build/Command.CreatePackage.cs`` ``BuildDebPackage``), in our own words:
 
 * ``duplicati.service``: ``Nice=19``, idle IO class (priority 7),
   ``EnvironmentFile=-/etc/default/duplicati``, ``ExecStart=/usr/bin/duplicati-server

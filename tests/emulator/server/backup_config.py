@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Backup configurations on the wire: masking, password removal, export and import (protocol sheet §8).
+"""Backup configurations on the wire: masking, password removal, export and import
+(``Duplicati/WebserverCore/Endpoints/V1/Backup/BackupGet.cs``, ``Duplicati/Library/RestAPI/BackupImportExportHandler.cs``).
 
 * ``mask_url``: ``QuerystringMasking.Mask`` — protected query values become
   ``***************`` (used by ``GET backup/{id}``).

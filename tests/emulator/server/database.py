@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The emulated server's state: a real ``Duplicati-server.sqlite`` (protocol sheet §6).
+"""The emulated server's state: a real ``Duplicati-server.sqlite``
+(``Duplicati/Library/RestAPI/Database/Connection.cs``, ``ServerSettings.cs``).
 
 The file has the schema of the current master (``Library/RestAPI/Database/Database
 schema/Schema.sql``, ``Version`` = 12), so a reader written for the real file works on
@@ -9,7 +10,7 @@ ours. Server settings live in ``Option`` at BackupID -2 and are written the way
 ``ServerSettings.SaveSettings`` writes them: every known setting name, unset ones as
 ``""``. With a settings encryption key the sensitive values (``jwt-config``,
 ``pbkdf-config``, password options, backup target URLs) are stored as ``enc-v1``
-strings (§6.3) and ``encrypted-fields`` is ``True``.
+strings (``Connection._encryptedFields``, ``Duplicati/Library/Encryption/EncryptedFieldHelper.cs``) and ``encrypted-fields`` is ``True``.
 
 Each backup's *local* database (``DBPath``) is a small SQLite file holding the
 ``LogData`` table of the real local database; ``GET backup/{id}/log`` reads it, as the

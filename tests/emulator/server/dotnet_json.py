@@ -4,8 +4,8 @@
 """JSON text exactly as .NET's System.Text.Json writes it with its default encoder.
 
 The real server serialises every HTTP answer, the stored ``jwt-config`` /
-``pbkdf-config`` values and exported configurations with System.Text.Json (protocol
-sheet §0, §8). Its default ``JavaScriptEncoder`` escapes more than Python's ``json``:
+``pbkdf-config`` values and exported configurations with System.Text.Json
+(``Duplicati/WebserverCore/DuplicatiWebserver.cs``, ``BackupGet.EncodeDataForExport``). Its default ``JavaScriptEncoder`` escapes more than Python's ``json``:
 the HTML-sensitive characters ``< > & ' + `` and the backtick, every non-ASCII
 character, all as ``\\uXXXX`` with UPPERCASE hex. A base64 value such as a salt
 therefore appears with ``\\u002B`` for ``+``. Compact output has no spaces; indented

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Command line options of the emulated server.
 
-Real server options keep their real names and meanings (protocol sheet §5.4). Boolean
+Real server options keep their real names and meanings (``Duplicati/Server/WebServerLoader.cs``,
+``Duplicati/Server/Program.cs``). Boolean
 options follow ``Utility.ParseBoolOption``: given without a value they are true,
 ``true``/``1``/``on``/``yes`` are true, anything else is false. As on the real server,
 every real option may also come from the environment as
@@ -44,7 +45,7 @@ REAL_OPTIONS = (
     ('webservice-sslcertificatepassword', False),
     ('webservice-disable-https', True),
     ('webservice-remove-sslcertificate', True),
-    # accepted because the Agent forwards them (protocol sheet §1.1); the emulator has no
+    # accepted because the Agent forwards them (Duplicati/Agent/Program.cs StartLocalServerAsync); the emulator has no
     # secret providers, API extensions or data folder permission checks to switch
     ('disable-default-secret-provider', True),
     ('webservice-disable-api-extensions', False),

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""JWTs and password hashes as the real server makes them (protocol sheet §5.2, §5.3, §6.2).
+"""JWTs and password hashes as the real server makes them
+(``Duplicati/WebserverCore/Middlewares/JWTProvider.cs``, ``Duplicati/Library/RestAPI/Database/PbkdfConfig.cs``).
 
 * ``JWTConfig`` is stored as PascalCase JSON in the server setting ``jwt-config``; the
   HMAC-SHA256 key is the UTF-8 bytes of the base64 ``SigningKey`` string.

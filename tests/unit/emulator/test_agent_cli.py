@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""duplicati-agent stand-in: command line and exit codes (protocol sheet §1.1-§1.3)."""
+"""duplicati-agent stand-in: command line and exit codes (``Duplicati/Agent/Program.cs``)."""
 
 import json
 import os
@@ -28,7 +28,7 @@ def parse(env, tokens):
 
 
 def test_run_defaults_are_those_of_master(env, tmp_path):
-    # §1.1: defaults of master
+    # Agent/Program.cs: the option defaults of master
     command, values = parse(env, ['run'])
     assert command.name == 'run'
     assert values['agent_registration_url'] == 'https://api.duplicati.com/remotecontrol/register'
@@ -47,7 +47,7 @@ def test_run_defaults_are_those_of_master(env, tmp_path):
 
 
 def test_registration_url_env_fallbacks(env):
-    # §1.1 / §1.2: run reads DUPLICATI__REGISTER_REMOTE_CONTROL, register does not
+    # Agent/Program.cs GetDefaultRegistrationUrl / RegisterForRemote.DefaultRegisterationUrl: run reads DUPLICATI__REGISTER_REMOTE_CONTROL, register does not
     env['DUPLICATI_REMOTE_CONTROL_URL'] = 'http://console.test/reg'
     assert parse(env, ['run'])[1]['agent_registration_url'] == 'http://console.test/reg'
     assert parse(env, ['register'])[1]['agent_registration_url'] == 'http://console.test/reg'
@@ -65,7 +65,7 @@ def test_registration_url_env_fallbacks(env):
     (['run', '--disable-pre-shared-key', 'false'], False),
 ])
 def test_bool_forms(env, tokens, expected):
-    # §1.1: booleans as System.CommandLine accepts them
+    # Agent/Program.cs: booleans as System.CommandLine accepts them
     assert parse(env, tokens)[1]['disable_pre_shared_key'] is expected
 
 
@@ -84,7 +84,7 @@ def test_string_option_forms(env):
     (['RUN'], 'Required command was not provided.'),
 ])
 def test_parse_errors_exit_1(env, capsys, tokens, message):
-    # §1: no root handler; parse errors exit with 1
+    # Agent/Program.cs: no root handler; parse errors exit with 1
     assert main(tokens, env) == 1
     assert message in capsys.readouterr().err
 
@@ -96,7 +96,7 @@ def test_help_exits_0(env, capsys):
 
 
 def test_keep_password_with_password_is_user_error(env, capsys, tmp_path):
-    # §1.1: --keep-webservice-password with --webservice-password -> UserInformationException, exit 2
+    # RunAgentAsync: --keep-webservice-password with --webservice-password -> UserInformationException, exit 2
     rc = main(['run', '--keep-webservice-password', '--webservice-password=pw',
                '--agent-settings-file=%s' % (tmp_path / 'a.json')], env)
     out = capsys.readouterr().out
@@ -106,7 +106,7 @@ def test_keep_password_with_password_is_user_error(env, capsys, tmp_path):
 
 
 def test_clear_deletes_the_file(env, tmp_path):
-    # §1.3
+    # Agent/Program.cs: clear
     target = tmp_path / 'agent.json'
     target.write_text('{"jwt": "x"}')
     assert main(['clear', '--agent-settings-file', str(target)], env) == 0
@@ -115,7 +115,7 @@ def test_clear_deletes_the_file(env, tmp_path):
 
 
 def test_register_is_noop_when_registered(env, tmp_path, capsys):
-    # §1.1: already registered -> exit 0 without contacting the console (the URL is unreachable)
+    # RegisterAsync: already registered -> exit 0 without contacting the console (the URL is unreachable)
     target = tmp_path / 'agent.json'
     target.write_text(json.dumps({'jwt': 'token', 'serverUrl': 'wss://x'}))
     env['DUPLICATI_EMULATOR_RETRY_SECONDS'] = '0'
@@ -126,7 +126,7 @@ def test_register_is_noop_when_registered(env, tmp_path, capsys):
 
 
 def test_short_passphrase_is_exit_1(env, tmp_path, capsys):
-    # §1.4: KeyInstance.CreateKey throws an ArgumentException for < 8 characters
+    # Agent/Settings.cs -> EncryptedFieldHelper.KeyInstance.CreateKey throws an ArgumentException for < 8 characters
     rc = main(['register', 'http://127.0.0.1:9/', '--agent-settings-file', str(tmp_path / 'a.json'),
                '--agent-settings-file-passphrase', 'short'], env)
     assert rc == 1
@@ -134,7 +134,7 @@ def test_short_passphrase_is_exit_1(env, tmp_path, capsys):
 
 
 def test_hosted_server_arguments_as_start_local_server_builds_them(env):
-    # §1.1: StartLocalServerAsync, empty values dropped, settings key falls back to agent.json
+    # Agent/Program.cs StartLocalServerAsync: empty values dropped, settings key falls back to agent.json
     dummy, values = parse(env, ['run', '--webservice-password=secretpw'])
     settings = AgentSettings('/nonexistent', settings_encryption_key='from-claim-key')
     args = hosted_server_arguments(values, settings)

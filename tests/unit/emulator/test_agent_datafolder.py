@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Data folder resolution and machine identity of the stand-in (protocol sheet §1.4, §2.1 step 5, §6.1)."""
+"""Data folder resolution and machine identity of the stand-in (DataFolderManager.cs, DataFolderLocator.cs)."""
 
 import json
 import os
@@ -33,7 +33,7 @@ def fake_registered(folder):
 
 @pytest.mark.parametrize('case', ['default', 'xdg', 'duplicati_home', 'env_datafolder', 'arg_datafolder', 'portable'])
 def test_register_uses_the_resolved_data_folder(tmp_path, case):
-    # §6.1 order: --server-datafolder / DUPLICATI__SERVER_DATAFOLDER, --portable-mode, DUPLICATI_HOME, XDG/~/.config
+    # DataFolderManager.GetDataFolder order: --server-datafolder / DUPLICATI__SERVER_DATAFOLDER, --portable-mode, DUPLICATI_HOME, XDG/~/.config
     home = tmp_path / 'home'
     home.mkdir()
     env = {'HOME': str(home), 'DUPLICATI_EMULATOR_INSTALL_DIR': str(tmp_path / 'inst')}
@@ -87,7 +87,7 @@ def test_new_folder_is_0700_and_existing_loose_folder_is_refused(tmp_path):
 
 
 def test_no_home_falls_back_to_var_lib(monkeypatch, tmp_path):
-    # §1.4: ApplicationData '' -> relative var/lib/Duplicati
+    # DataFolderLocator.GetDefaultStorageFolder: ApplicationData '' -> relative var/lib/Duplicati
     monkeypatch.setattr(datafolder, '_home_directory', lambda environ: '')
     assert datafolder.default_storage_folder_internal('agent.json', {}) == os.path.join('var', 'lib', 'Duplicati')
     assert datafolder.resolve_data_folder([], {}, str(tmp_path)) == (os.path.join('var', 'lib', 'Duplicati') + os.sep, False)

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""`duplicati-agent run` hosting the emulated server, and the duplicati-server stand-in (protocol sheet §1.1, §5.4, §9.6)."""
+"""`duplicati-agent run` hosting the emulated server, and the duplicati-server stand-in (Agent/Program.cs, Server/Program.cs, WebServerLoader.cs)."""
 
 import json
 import os
@@ -85,7 +85,7 @@ def test_run_hosts_a_server_with_health_and_psk(registered, tmp_path):
 
 
 def test_run_without_psk_and_preload_server_args_cannot_override_forwarded_ones(registered, tmp_path):
-    # §3 cascading: preload `server` args reach the hosted server only where not forwarded already
+    # PreloadSettingsLoader.cs cascading: preload `server` args reach the hosted server only where not forwarded already
     port = free_port()
     preload = tmp_path / 'pre' / 'preload.json'
     preload.parent.mkdir()
@@ -101,7 +101,7 @@ def test_run_without_psk_and_preload_server_args_cannot_override_forwarded_ones(
 
 
 def test_server_standin_env_and_command_line(tmp_path):
-    # §5.4: DUPLICATI__<NAME> for every option; the command line wins
+    # Server/Program.cs ApplyEnvironmentVariables: DUPLICATI__<NAME> for every option; the command line wins
     port, other = free_port(), free_port()
     env = {'HOME': str(tmp_path / 'home'), 'DUPLICATI__WEBSERVICE_PORT': str(port),
            'DUPLICATI__SERVER_DATAFOLDER': str(tmp_path / 'sdf')}
@@ -119,7 +119,7 @@ def test_server_standin_env_and_command_line(tmp_path):
 
 
 def test_hosted_server_reports_the_agent_release_and_origin(registered, tmp_path):
-    # §1.1: the agent hosts its own build of the server (applicationSettings.Origin = "Agent")
+    # Agent/Program.cs StartLocalServerAsync: the agent hosts its own build of the server (applicationSettings.Origin = "Agent")
     port = free_port()
     proc, dummy = start(AGENT, ['run', '--webservice-port=%d' % port, '--disable-pre-shared-key',
                                 '--webservice-password=hosted-password'], registered, tmp_path)

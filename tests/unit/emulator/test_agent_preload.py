@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Preload handling of the stand-ins (protocol sheet §3, PreloadSettingsLoader.cs of master)."""
+"""Preload handling of the stand-ins (PreloadSettingsLoader.cs of master)."""
 
 import json
 import os
@@ -28,7 +28,7 @@ def dirs(tmp_path):
 
 
 def test_later_files_override_and_specific_beats_star(dirs):
-    # §3: data folder < install dir < env file; exe bucket over '*'
+    # PreloadSettingsLoader: data folder < install dir < env file; exe bucket over '*'
     data, install, tmp = dirs
     write(os.path.join(data, 'preload.json'), {'env': {'*': {'A': 'data', 'B': 'data'}, 'agent': {'C': 'data'}}})
     write(os.path.join(install, 'preload.json'), {'env': {'*': {'A': 'install'}}})
@@ -40,7 +40,7 @@ def test_later_files_override_and_specific_beats_star(dirs):
 
 
 def test_bang_reads_only_that_file(dirs):
-    # §3: '!' prefix
+    # PreloadSettingsLoader: '!' prefix
     data, install, tmp = dirs
     write(os.path.join(data, 'preload.json'), {'env': {'*': {'A': 'data'}}})
     envfile = write(str(tmp / 'e' / 'p.json'), {'env': {'*': {'B': 'only'}}})
@@ -56,7 +56,7 @@ def test_portable_mode_skips_the_data_folder(dirs):
 
 
 def test_env_is_not_overridden_and_args_not_duplicated(dirs):
-    # §3: env only if unset; args appended only if the name is not on the command line
+    # PreloadSettingsLoader: env only if unset; args appended only if the name is not on the command line
     data, install, dummy = dirs
     write(os.path.join(install, 'preload.json'), {
         'env': {'agent': {'SET': 'preload', 'NEW': 'preload'}},
@@ -97,7 +97,7 @@ def test_relative_env_path_is_skipped(dirs):
 
 
 def test_insecure_data_folder_preload_is_refused(dirs):
-    # §3 master: data-folder preload needs a user-only directory
+    # PreloadSettingsLoader (master): data-folder preload needs a user-only directory
     data, install, dummy = dirs
     write(os.path.join(data, 'preload.json'), {'env': {'*': {'A': '1'}}}, mode=0o755)
     with pytest.raises(UserInformationError) as info:

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Registration and agent.json of the stand-in (protocol sheet §1.4, §2.1), against a fake console."""
+"""Registration and agent.json of the stand-in (Agent/Settings.cs, RegisterForRemote.cs), against a fake console."""
 
 import hashlib
 import json
@@ -70,7 +70,7 @@ def agent_json(env):
 
 
 def test_claimed_immediately_writes_agent_json(env, console):
-    # §2.1 step 1/2/4, §1.4
+    # RegisterForRemote.CreateMachineData / RegisterClientAsync, Agent/Program.cs RegisterAsync, Agent/Settings.cs
     app, base = console([(200, CLAIMED)])
     url = base + 'register?token=pre-auth&empty=&machineName=override'
     assert main(['register', url], env) == 0
@@ -98,7 +98,7 @@ def test_claimed_immediately_writes_agent_json(env, console):
 
 
 def test_claim_link_and_polling(env, console, capsys):
-    # §2.1 step 2/3: claimLink + statusLink, polling until success
+    # RegisterForRemote.RegisterClientAsync / CheckClientClaimedAsync: claimLink + statusLink, polling until success
     app, base = console([(200, None)])
     app.answers = [(200, {'claimLink': 'https://console.test/claim/1', 'statusLink': base + 'status',
                           'retrySeconds': 0, 'maxRetries': 5, 'maxLifetimeSeconds': 30})]
@@ -125,7 +125,7 @@ def test_claim_polling_gives_up_after_max_retries(env, console, capsys):
 
 
 def test_error_with_status_message_and_retries(env, console, capsys):
-    # §2.1: empty jwt fails with the statusMessage; retried 10 times in all
+    # RegisterForRemote.RegisterAsync: empty jwt fails with the statusMessage; retried 10 times in all
     app, base = console([(200, {'jwt': '', 'serverUrl': 'x', 'statusMessage': 'token revoked'})])
     assert main(['register', base + 'register'], env) == 1
     assert 'Failed to obtain registration data, status message: token revoked' in capsys.readouterr().out
@@ -139,7 +139,7 @@ def test_retry_on_503(env, console):
 
 
 def test_url_from_preload_args_and_env_without_argv(env, console, tmp_path):
-    # §3 + §1.1: the registration URL reaches `run` through preload args or preload env
+    # PreloadSettingsLoader + Agent/Program.cs GetDefaultRegistrationUrl: the registration URL reaches `run` through preload args or preload env
     app, base = console([(200, CLAIMED)])
     preload = tmp_path / 'p' / 'preload.json'
     preload.parent.mkdir()
@@ -160,7 +160,7 @@ def test_url_from_preload_args_and_env_without_argv(env, console, tmp_path):
 
 
 def test_passphrase_encrypts_jwt_and_key(env, console, capsys):
-    # §1.4: enc-v1 values with --agent-settings-file-passphrase; missing/wrong passphrase errors
+    # Agent/Settings.cs (EncryptedFieldHelper): enc-v1 values with --agent-settings-file-passphrase; missing/wrong passphrase errors
     app, base = console([(200, CLAIMED)])
     passphrase = 'correct horse battery'
     assert main(['register', base + 'register', '--agent-settings-file-passphrase', passphrase], env) == 0
@@ -192,7 +192,7 @@ def test_plain_values_are_read_with_a_passphrase(env, tmp_path):
 
 
 def test_against_the_console_emulator_with_a_preauthorised_link(env):
-    # §2.1 "claimed immediately" against tests/emulator/console
+    # RegisterForRemote.RegisterClientAsync "claimed immediately" against tests/emulator/console
     store = tokens.TokenStore()
     store.add('fleet', 'fleet-token-0123456789', None)
     with harness.running_console(tokens=store) as (_app, base):

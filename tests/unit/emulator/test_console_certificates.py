@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Sheet §2.2 and §1.4: ``GET <certificateUrl>`` returns a JSON array of
+"""``KeepRemoteConnection.RefreshCertificatesAsync`` and ``SharedTypes.cs``: ``GET <certificateUrl>`` returns a JSON array of
 ``MiniServerCertificate {publicKeyHash, publicKey (PEM RSA public key), obtained,
 expiry}`` with ISO-8601 DateTimeOffset timestamps; the agent ignores expired or empty
 entries, so a served certificate must be current and complete."""

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Sheet §2.1 step 2 "Needs a user claim" and step 3 "Polling": without a token the
+"""``RegisterForRemote.RegisterClientAsync`` (needs a user claim) and ``CheckClientClaimedAsync`` (polling): without a token the
 answer has ``claimLink``, ``statusLink``, ``retrySeconds``, ``maxRetries``,
 ``maxLifetimeSeconds``; ``POST <statusLink>`` with the same body answers
 ``{success, statusMessage, jwt, serverUrl, certificateUrl, serverCertificates,

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Sheet §2.1 step 1: "On error the request is retried 10 times, 30 s apart", and step 3:
+"""``RegisterForRemote.RegisterAsync``: on error the request is retried (``RetryHelper.Retry``, 10 times, 30 s apart), and
 a failed status poll is retried. The console can be made to fail (503), to throttle (429
 with ``Retry-After``) and to be slow, on the register and status endpoints only, so
 that clients' retry paths can be tested; the test-control surface is never faulted."""

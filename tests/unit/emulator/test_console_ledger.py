@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Sheet §2.1 steps 1 and 4: each successful registration hands a machine its own
+"""``RegisterForRemote.RegisterClientAsync`` and ``Agent/Program.cs`` ``RegisterAsync``: each successful registration hands a machine its own
 ``jwt``; the ledger records every one (machine id, install id, instance id, token name,
 time, remote address) so that tests can count duplicate registrations, stays exact under
 many parallel registrations, and survives a restart when kept in a file."""

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Sheet §2.1 (pre-authorised links; the token parameter name is not in source, §12):
+"""Pre-authorised links (``RegisterForRemote.CreateMachineData`` copies the query; the token parameter name is
+not in Duplicati's source: modelled on the console's observed answers):
 the console is seeded with tokens by its command line (``--token NAME=VALUE``,
 ``--token-file``, ``--revoked-token``) and runs from the emulator CLI
 (``serve|start|stop console``), reporting itself in the ready file."""

@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Sheet §2.1 step 2, "Claimed immediately (pre-authorised)": a valid token in the body
+"""``RegisterForRemote.RegisterClientAsync``, claimed immediately (pre-authorised): a valid token in the body
 gets ``{jwt, serverUrl, certificateUrl, serverCertificates[], localEncryptionKey?,
 statusMessage?, settings?}`` with both ``jwt`` and ``serverUrl`` non-empty; the token
 reaches the body because the agent copies every non-empty query parameter of the
-registration URL into it (§2.1 step 1)."""
+registration URL into it (``RegisterForRemote.CreateMachineData``)."""
 
 from __future__ import absolute_import, division, print_function
 

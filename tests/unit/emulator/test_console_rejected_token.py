@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Sheet §2.1 step 2: "If ``jwt`` or ``serverUrl`` is empty the call fails with the
-``statusMessage``". ``RegisterClientAsync`` calls ``EnsureSuccessStatusCode`` first, so a
+"""``RegisterForRemote.RegisterClientAsync``: if ``jwt`` or ``serverUrl`` is empty the call fails with the
+``statusMessage``. ``RegisterClientAsync`` calls ``EnsureSuccessStatusCode`` first, so a
 revoked or unknown token must get a 2xx with both keys present and empty for the agent
 to print why; it is noted in the ledger's rejections, never as a registration."""
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Sheet §2.1 step 1: the agent sends a JSON object of strings ``instanceId``,
+"""``RegisterForRemote.CreateMachineData``: the agent sends a JSON object of strings ``instanceId``,
 ``machineId``, ``machineName``, ``installId``, ``localTime`` (ISO-8601 "o"), ``version``,
 ``packageTypeId`` and ``operatingSystem``. Anything else is malformed and gets 400;
 what the real agent can send (a null ``version``, an empty ``packageTypeId``, extra

@@ -2,8 +2,8 @@
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The stand-in .deb packages have the names, index, layout, services, conffiles,
-control fields and maintainer scripts of Duplicati's own (sheet §9.1 and §9.2;
-``dup: ReleaseBuilder/Build/Command.CreatePackage.cs BuildDebPackage``,
+control fields and maintainer scripts of Duplicati's own
+(``ReleaseBuilder/Build/Command.CreatePackage.cs`` ``BuildDebPackage``, ``Command.Upload.cs`` ``CreatePackageJson``,
 ``ReleaseBuilder/Resources/debian/``), checked with dpkg-deb on the built files."""
 
 from __future__ import absolute_import, division, print_function
@@ -90,7 +90,7 @@ def _deb(built, ident):
     return built[1][ident]['path']
 
 
-# ---- §9.1 file names and the package index --------------------------------------------
+# ---- file names and the package index (Command.Upload.cs) -----------------------------
 
 def test_file_names_follow_release_name(built):
     out, result = built
@@ -127,7 +127,7 @@ def test_default_url_is_the_channel_folder_of_the_update_server(tmp_path):
                                        'duplicati-2.3.0.4_canary_2026-07-09-linux-x64-agent.deb')
 
 
-# ---- §9.2 control fields -------------------------------------------------------------
+# ---- control fields (BuildDebPackage) -------------------------------------------------------
 
 @pytest.mark.parametrize('ident,package', [(AGENT_ID, 'duplicati-agent'), (SERVER_ID, 'duplicati')])
 def test_control_fields(built, ident, package):
@@ -146,7 +146,7 @@ def test_control_fields(built, ident, package):
     assert 'STAND-IN' in description and 'python3-cryptography' in description
 
 
-# ---- §9.2 file layout ----------------------------------------------------------------
+# ---- file layout (BuildDebPackage) ----------------------------------------------------------
 
 def _expected_layout(program):
     return {
@@ -201,7 +201,7 @@ def test_package_type_id_and_manifest(built, ident):
     assert changelog.startswith('duplicati (2.3.0.4) unstable; urgency=low')
 
 
-# ---- §9.2 services and defaults ------------------------------------------------------
+# ---- services and defaults (Resources/debian) --------------------------------------------------
 
 def _unit(text):
     values = {}
@@ -237,7 +237,7 @@ def test_server_unit_and_defaults(built):
     assert [line for line in defaults.splitlines() if line and not line.startswith('#')] == ['DAEMON_OPTS=""']
 
 
-# ---- §9.2 control archive: conffiles and maintainer scripts ---------------------------
+# ---- control archive: conffiles, maintainer scripts (Resources/debian) --------------------------
 
 def test_agent_control_archive(built):
     members = _control_members(_deb(built, AGENT_ID))

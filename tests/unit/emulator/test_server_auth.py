@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Authentication of the emulated server, checked against protocol sheet §5 (and Auth.cs, LoginProvider.cs, JWTProvider.cs)."""
+"""Authentication of the emulated server, checked against Auth.cs, LoginProvider.cs and JWTProvider.cs (Duplicati/WebserverCore)."""
 
 import json
 import sqlite3
@@ -36,7 +36,7 @@ def _jwt_config(srv):
 
 
 def test_login_bad_password_gives_exact_401_body():
-    # §5.1: a bad password gives 401 {Error:"Failed to log in",Code:401}
+    # LoginProvider.cs: a bad password gives 401 {Error:"Failed to log in",Code:401}
     with running_server('--webservice-password', PW) as srv:
         reply = srv.request('POST', '/api/v1/auth/login', json_body={'Password': 'nope'})
         assert reply.status == 401
@@ -46,7 +46,7 @@ def test_login_bad_password_gives_exact_401_body():
 
 
 def test_login_gives_tokens_and_refresh_cookie_with_real_attributes():
-    # §5.1 refresh cookie: RefreshToken_<port>, Path=/api/v1/auth/refresh, HttpOnly, SameSite=Strict, Domain=<host>
+    # Auth.cs (GetCookieName) refresh cookie: RefreshToken_<port>, Path=/api/v1/auth/refresh, HttpOnly, SameSite=Strict, Domain=<host>
     with running_server('--webservice-password', PW) as srv:
         reply = srv.login(PW, remember=True)
         body = reply.json()
@@ -60,7 +60,7 @@ def test_login_gives_tokens_and_refresh_cookie_with_real_attributes():
         claims = jwt.decode(body['AccessToken'], options={'verify_signature': False})
         assert claims['typ'] == 'AccessToken' and claims['sid'] == 'webserver'
         assert claims['iss'] == claims['aud'] == 'https://duplicati'
-        assert claims['exp'] - claims['nbf'] == 15 * 60  # §5.2 access token 15 min
+        assert claims['exp'] - claims['nbf'] == 15 * 60  # JWTConfig.AccessTokenDurationInMinutes: 15 min
         refresh = jwt.decode(_cookie_value(reply), options={'verify_signature': False, 'verify_iat': False})
         assert refresh['typ'] == 'RefreshToken' and isinstance(refresh['cnt'], str) and isinstance(refresh['iat'], str)
         assert refresh['exp'] - refresh['nbf'] == 30 * 24 * 60 * 60  # RememberMe: 30 days
@@ -68,14 +68,14 @@ def test_login_gives_tokens_and_refresh_cookie_with_real_attributes():
 
 
 def test_short_lived_refresh_token_without_remember_me():
-    # §5.1: RememberMe false or absent gives a short-lived (120 min) refresh token
+    # JWTConfig.RefreshTokenShortLivedDurationInMinutes: RememberMe false or absent gives a short-lived (120 min) refresh token
     with running_server('--webservice-password', PW) as srv:
         refresh = jwt.decode(_cookie_value(srv.login(PW)), options={'verify_signature': False, 'verify_iat': False})
         assert refresh['exp'] - refresh['nbf'] == 120 * 60
 
 
 def test_refresh_rotates_and_requires_nonce():
-    # §5.1 auth/refresh rotates the token; 2.2+ requires the last RefreshNonce; §5.3 nce = PBKDF2 of the nonce
+    # Auth.cs auth/refresh rotates the token; 2.2+ requires the last RefreshNonce; JWTTokenProvider.CreateRefreshToken: nce = PBKDF2 of the nonce
     with running_server('--webservice-password', PW) as srv:
         first = srv.login(PW, remember=True)
         token, nonce = _cookie_value(first), first.json()['RefreshNonce']
@@ -118,7 +118,7 @@ def test_stale_refresh_token_kills_the_family():
 
 
 def test_logout_invalidates_family_only_with_valid_nonce_and_always_deletes_cookie():
-    # §5.1 auth/refresh/logout; §4.4 ServerUtil sends no nonce, so its logout invalidates nothing
+    # Auth.cs auth/refresh/logout; ServerUtil Commands/Logout.cs sends no nonce, so its logout invalidates nothing
     with running_server('--webservice-password', PW) as srv:
         login = srv.login(PW, remember=True)
         token, nonce = _cookie_value(login), login.json()['RefreshNonce']
@@ -148,7 +148,7 @@ def test_missing_or_bad_bearer_gets_401_challenge():
 
 
 def test_access_token_lifetime_option_expires_tokens():
-    # --access-token-minutes shortens AccessTokenDurationInMinutes; validation allows 5 s clock skew (§5.2)
+    # --access-token-minutes shortens AccessTokenDurationInMinutes; validation allows 5 s clock skew (JWTProvider.cs)
     with running_server('--webservice-password', PW, '--access-token-minutes', '0.02') as srv:
         headers = srv.bearer(PW)
         assert srv.request('GET', '/api/v1/backups', headers=headers).status == 200
@@ -158,7 +158,7 @@ def test_access_token_lifetime_option_expires_tokens():
 
 
 def test_signin_with_token_minted_from_database_key():
-    # §4.3 step 2 / §5.3: HS256 with the UTF-8 bytes of the base64 SigningKey, typ=SigninToken, sid=server-cli
+    # ServerUtil Connection.ConnectAsync / JWTProvider.cs: HS256 with the UTF-8 bytes of the base64 SigningKey, typ=SigninToken, sid=server-cli
     with running_server('--webservice-password', PW) as srv:
         config = _jwt_config(srv)
         now = int(time.time())
@@ -178,7 +178,7 @@ def test_signin_with_token_minted_from_database_key():
 
 
 def test_signin_disabled():
-    # §5.1: auth/signin returns 401 if sign-in tokens are disabled; §5.4 the option is persisted
+    # Auth.cs: auth/signin returns 401 if sign-in tokens are disabled; WebServerLoader.OPTION_WEBSERVICE_DISABLE_SIGNIN_TOKENS: the option is persisted
     with running_server('--webservice-password', PW, '--webservice-disable-signin-tokens') as srv:
         reply = srv.request('POST', '/api/v1/auth/signin', json_body={'SigninToken': 'x'})
         assert reply.status == 401 and reply.json() == {'Error': 'Signin tokens are disabled', 'Code': 401}
@@ -197,7 +197,7 @@ def test_issuesignintoken_checks_password_and_token_signs_in():
 
 
 def test_issuetoken_operations():
-    # §5.1 issuetoken/{operation}: export, bugreport, websocket; 1 minute
+    # Auth.cs issuetoken/{operation}: export, bugreport, websocket; 1 minute
     with running_server('--webservice-password', PW) as srv:
         headers = srv.bearer(PW)
         token = srv.request('POST', '/api/v1/auth/issuetoken/export', headers=headers).json()['Token']
@@ -215,7 +215,7 @@ def test_forever_token_disabled():
 
 
 def test_forever_token_once_per_start():
-    # §4.4 issue-forever-token → {"AccessToken":..., "RefreshNonce":null}; the second one is refused
+    # ServerUtil Commands/IssueForeverToken.cs, Auth.cs: issue-forever-token → {"AccessToken":..., "RefreshNonce":null}; the second one is refused
     with running_server('--webservice-password', PW, '--webservice-enable-forever-token') as srv:
         headers = srv.bearer(PW)
         first = srv.request('POST', '/api/v1/auth/issue-forever-token', headers=headers)
@@ -231,7 +231,7 @@ def test_forever_token_once_per_start():
 
 
 def test_preauth_header_and_query_token():
-    # §5.1: Authorization: PreAuth <token> for --webservice-pre-auth-tokens (≥10 chars of [A-Za-z0-9_-])
+    # PreAuthTokenHandler.cs: Authorization: PreAuth <token> for --webservice-pre-auth-tokens (≥10 chars of [A-Za-z0-9_-])
     with running_server('--webservice-password', PW, '--webservice-pre-auth-tokens', 'good_token_123;short;bad token here') as srv:
         assert srv.app.pre_auth_tokens == {'good_token_123'}
         assert srv.request('GET', '/api/v1/backups', headers={'Authorization': 'PreAuth good_token_123'}).status == 200

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Backup endpoints of the emulated server (protocol sheet §4.4, §8; BackupGet.cs, BackupPost.cs, Backups.cs)."""
+"""Backup endpoints of the emulated server (BackupGet.cs, BackupPost.cs, Backups.cs; ServerUtil Commands)."""
 
 import base64
 import io
@@ -35,7 +35,7 @@ def _export(srv, headers, backup_id, query):
 
 
 def test_list_backups_shape():
-    # §4.4 list-backups: array of {Backup:{ID, Name, ..., Metadata}, Schedule:{ID, Tags, Time, Repeat, LastRun, Rule, AllowedDays}}
+    # ServerUtil ListBackups.cs / Backups.cs: array of {Backup:{ID, Name, ..., Metadata}, Schedule:{ID, Tags, Time, Repeat, LastRun, Rule, AllowedDays}}
     with running_server('--webservice-password', PW, '--seed-backups', '3') as srv:
         items = srv.request('GET', '/api/v1/backups', headers=_auth(srv)).json()
         assert [i['Backup']['ID'] for i in items] == ['1', '2', '3']
@@ -64,7 +64,7 @@ def test_get_backup_masks_passwords():
 
 
 def test_run_then_log_carries_parsed_result():
-    # §4.4 run: POST backup/{id}/run?skipqueue= → {Status:"OK", ID:<taskid>}; log Message JSON has ParsedResult
+    # ServerUtil RunBackup.cs / BackupPost.cs: POST backup/{id}/run?skipqueue= → {Status:"OK", ID:<taskid>}; log Message JSON has ParsedResult
     with running_server('--webservice-password', PW, '--seed-backups', '2', '--run-duration', '0.3') as srv:
         headers = _auth(srv)
         assert srv.request('GET', '/api/v1/backup/1/log', headers=headers).json() == []
@@ -120,7 +120,7 @@ def test_delete_backup_queues_a_task_and_removes_it():
 
 
 def test_export_without_passphrase_strips_passwords():
-    # §8: export-passwords=false drops password settings and query keys, keeps auth-username
+    # Connection.PrepareBackupForExport: export-passwords=false drops password settings and query keys, keeps auth-username
     with running_server('--webservice-password', PW, '--seed-backups', '1') as srv:
         headers = _auth(srv)
         reply = _export(srv, headers, 1, 'passphrase=&export-passwords=False')
@@ -160,7 +160,7 @@ def test_export_token_rules():
 
 
 def test_import_name_clash_and_missing_passphrase():
-    # §4.4 import: JSON body with base64 config; §8 direct resolves a clash with " (n)"
+    # ServerUtil Import.cs / Backups.cs: JSON body with base64 config; BackupListService.Import: direct resolves a clash with " (n)"
     with running_server('--webservice-password', PW, '--seed-backups', '1') as srv:
         headers = _auth(srv)
         stripped = _export(srv, headers, 1, 'export-passwords=false').body

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PSK, hostname filter, /health, unknown routes and fault injection (protocol sheet §1.1, §4.4, §5.1)."""
+"""PSK, hostname filter, /health, unknown routes and fault injection (PreSharedKeyFilter.cs, HostnameValidator.cs, DuplicatiWebserver.cs)."""
 
 from ansible_collections.duplicati.fleet.tests.emulator import httpbase
 from ansible_collections.duplicati.fleet.tests.emulator.server.testing import running_server
@@ -11,7 +11,7 @@ PSK = 'ab' * 64
 
 
 def test_psk_missing_wrong_right():
-    # §1.1: a missing or wrong PSK gets 403 text/plain "Invalid PreSharedKey"
+    # PreSharedKeyFilter.cs: a missing or wrong PSK gets 403 text/plain "Invalid PreSharedKey"
     with running_server('--webservice-password', PW) as srv:
         srv.app.pre_shared_key = PSK  # what the Agent stand-in sets: the Agent's in-memory key
         missing = srv.request('POST', '/api/v1/auth/login', json_body={'Password': PW})
@@ -26,7 +26,7 @@ def test_psk_missing_wrong_right():
 
 
 def test_hostname_filter_rejects_unknown_names():
-    # §5.1: 403 {Error:"Invalid hostname: <h>",Code:403}; localhost, 127.0.0.1, [::1], localhost.localdomain and literal IPs pass
+    # HostnameValidator.cs: 403 {Error:"Invalid hostname: <h>",Code:403}; localhost, 127.0.0.1, [::1], localhost.localdomain and literal IPs pass
     with running_server('--webservice-password', PW) as srv:
         bad = srv.request('POST', '/api/v1/auth/login', json_body={'Password': PW}, host_header='evil.example.com:8200')
         assert bad.status == 403 and bad.body == b'{"Error":"Invalid hostname: evil.example.com","Code":403}'
@@ -45,14 +45,14 @@ def test_allowed_hostnames_option_is_persisted():
 
 
 def test_cookie_name_uses_request_port_or_zero():
-    # §5.1: RefreshToken_<Request.Host.Port or 0>
+    # Auth.cs GetCookieName: RefreshToken_<Request.Host.Port or 0>
     with running_server('--webservice-password', PW) as srv:
         reply = srv.request('POST', '/api/v1/auth/login', json_body={'Password': PW}, host_header='localhost')
         assert reply.cookies()[0].startswith('RefreshToken_0=') and 'domain=localhost' in reply.cookies()[0]
 
 
 def test_health_needs_no_auth():
-    # §4.4 health: GET <hosturl>/health, no auth, 200 "Healthy"
+    # ServerUtil Health.cs, DuplicatiWebserver.cs MapHealthChecks: GET <hosturl>/health, no auth, 200 "Healthy"
     with running_server('--webservice-password', PW) as srv:
         reply = srv.request('GET', '/health')
         assert reply.status == 200 and reply.body == b'Healthy'

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Server state, password change, the database file, restarts and the CLI (protocol sheet §4.4, §5.4, §6, §10)."""
+"""Server state, password change, the database file, restarts and the CLI (ServerState.cs, Server/Program.cs, Connection.cs, Timeparser.cs)."""
 
 import json
 import os
@@ -18,7 +18,7 @@ PW = 'pw-for-state'
 
 
 def test_serverstate_full_dto():
-    # §4.4 status: the ServerStatusDto keys, in declaration order
+    # ServerUtil ServerStatus.cs: the ServerStatusDto (Dto/ServerStatusDto.cs) keys, in declaration order
     with running_server('--webservice-password', PW) as srv:
         state = srv.request('GET', '/api/v1/serverstate', headers=srv.bearer(PW)).json()
         assert list(state) == ['ActiveTask', 'ProgramState', 'SchedulerQueueIds', 'ProposedSchedule', 'HasWarning', 'HasError',
@@ -29,7 +29,7 @@ def test_serverstate_full_dto():
 
 
 def test_pause_indefinite_and_resume_without_timespan_codec():
-    # §4.4 pause with no query = indefinite; resume
+    # ServerUtil Pause.cs / Resume.cs: pause with no query = indefinite; resume
     with running_server('--webservice-password', PW) as srv:
         headers = srv.bearer(PW)
         reply = srv.request('POST', '/api/v1/serverstate/pause', headers=headers)
@@ -44,7 +44,7 @@ def test_pause_indefinite_and_resume_without_timespan_codec():
 
 
 def test_pause_durations():
-    # §10: 5m valid, 0 / empty indefinite, 1d and 30min invalid → 400 "The duration must be a valid time span"
+    # Timeparser.ParseTimeSpan: 5m valid, 0 / empty indefinite, 1d and 30min invalid → 400 "The duration must be a valid time span"
     with running_server('--webservice-password', PW) as srv:
         headers = srv.bearer(PW)
         assert srv.request('POST', '/api/v1/serverstate/pause?duration=5m&pauseTransfers=true', headers=headers).status == 200
@@ -73,7 +73,7 @@ def test_paused_server_starts_no_backup():
 
 
 def test_change_password_then_login_with_new_one():
-    # §4.4 change-password: PUT serversetting/server-passphrase with a JSON string body
+    # ServerUtil ChangePassword.cs: PUT serversetting/server-passphrase with a JSON string body
     with running_server('--webservice-password', PW) as srv:
         headers = srv.bearer(PW)
         reply = srv.request('PUT', '/api/v1/serversetting/server-passphrase', body=b'"brand new pw"',
@@ -97,7 +97,7 @@ def test_generated_password_is_reported_and_works():
 
 
 def test_database_file_has_real_schema_and_settings(tmp_path):
-    # §6.1/§6.2: Duplicati-server.sqlite, Version 12, Option rows at BackupID -2, pbkdf-config per §6.2
+    # Schema.sql, ServerSettings.cs: Duplicati-server.sqlite, Version 12, Option rows at BackupID -2, pbkdf-config as PbkdfConfig.cs
     folder = str(tmp_path / 'data')
     with running_server('--server-datafolder', folder, '--webservice-password', PW, '--seed-backups', '2'):
         pass
@@ -124,7 +124,7 @@ def test_database_file_has_real_schema_and_settings(tmp_path):
 
 
 def test_jwt_config_encrypted_with_key(tmp_path):
-    # §6.3: with --settings-encryption-key, jwt-config, pbkdf-config, passwords and TargetURL are enc-v1 strings
+    # Connection._encryptedFields: with --settings-encryption-key, jwt-config, pbkdf-config, passwords and TargetURL are enc-v1 strings
     folder = str(tmp_path / 'enc')
     with running_server('--server-datafolder', folder, '--webservice-password', PW, '--seed-backups', '1',
                         '--settings-encryption-key', 'long and good password') as srv:

@@ -121,8 +121,8 @@ no_secret_in() {
   done
 }
 
-echo "== 1. --check on a fresh host predicts changes and changes nothing"
-play "$WORK/check.log" -e "@$WORK/vars.yml" --check --diff || { cat "$WORK/check.log"; fail "check run"; }
+echo "== 1. --check --diff on a fresh host predicts changes, shows them masked, and changes nothing"
+play "$WORK/check.log" -e "@$WORK/vars.yml" --check --diff -v || { cat "$WORK/check.log"; fail "check run"; }
 [ "$(recap "$WORK/check.log")" != "changed=0 failed=0" ] || { cat "$WORK/check.log"; fail "check mode predicted no change"; }
 [ ! -e "$PRELOAD" ] || fail "check mode wrote preload.json"
 [ ! -e "$DATA" ] || fail "check mode created the data folder"
@@ -130,6 +130,14 @@ play "$WORK/check.log" -e "@$WORK/vars.yml" --check --diff || { cat "$WORK/check
 [ "$(service_state)" = "inactive disabled" ] || fail "check mode started or enabled the service"
 [ ! -e "$OPTIONS" ] || fail "check mode wrote the service options"
 no_secret_in "$WORK/check.log"
+# the preload.json and service diffs are shown (not hidden by no_log), with the secrets masked
+grep -qF -- "+++ after: $PRELOAD" "$WORK/check.log" || { cat "$WORK/check.log"; fail "no preload.json diff"; }
+grep -qF -- '"--agent-settings-file-passphrase=********"' "$WORK/check.log" || { cat "$WORK/check.log"; fail "no masked passphrase in the preload.json diff"; }
+grep -qF -- '"--webservice-password=********"' "$WORK/check.log" || { cat "$WORK/check.log"; fail "no masked password in the preload.json diff"; }
+grep -q -- "^+DAEMON_OPTS=.*--server-datafolder=$DATA" "$WORK/check.log" || { cat "$WORK/check.log"; fail "no service options diff"; }
+hidden=$(sed -n '/^TASK \[/{s/^TASK \[\(.*\)\] \**$/\1/;h};/"censored"/{x;p;x}' "$WORK/check.log")
+[ "$hidden" = "duplicati.fleet.duplicati_agent : Register the agent with the Duplicati console" ] \
+  || { cat "$WORK/check.log"; fail "tasks hidden by no_log: $hidden (only the registration should be)"; }
 
 echo "== 2. first run: preload.json first, registered once"
 play "$WORK/first.log" -e "@$WORK/vars.yml" || { cat "$WORK/first.log"; fail "first run"; }
@@ -209,8 +217,22 @@ echo "== 6. bad input is refused before anything runs"
 if play "$WORK/bad.log" -e "@$WORK/vars.yml" -e duplicati_agent_registration_method=carrier-pigeon; then fail "bad input accepted"; fi
 grep -q "Validation of arguments failed" "$WORK/bad.log" || { cat "$WORK/bad.log"; fail "no argument spec error"; }
 if play "$WORK/bad2.log" -e "@$WORK/vars.yml" -e duplicati_agent_settings_passphrase=sh0rtpw -v; then fail "short passphrase accepted"; fi
-grep -q "Invalid role input" "$WORK/bad2.log" || { cat "$WORK/bad2.log"; fail "no input error"; }
+# one check per rule: the message names the broken rule and no other
+grep -q "duplicati_agent_settings_passphrase needs at least 8 characters" "$WORK/bad2.log" || { cat "$WORK/bad2.log"; fail "no passphrase error"; }
+! grep "FAILED!" "$WORK/bad2.log" | grep -q "package_url\|webservice_port\|daemon_opts" || { cat "$WORK/bad2.log"; fail "the error lists rules that were not broken"; }
 ! grep -qF sh0rtpw "$WORK/bad2.log" || fail "the refused passphrase is shown"
+if play "$WORK/bad3.log" -e "@$WORK/vars.yml" -e duplicati_agent_webservice_port=70000; then fail "port 70000 accepted"; fi
+grep -q "duplicati_agent_webservice_port must be between 1 and 65535" "$WORK/bad3.log" || { cat "$WORK/bad3.log"; fail "no port error"; }
+! grep "FAILED!" "$WORK/bad3.log" | grep -q "passphrase\|package_url\|daemon_opts" || { cat "$WORK/bad3.log"; fail "the port error lists other rules"; }
+[ "$(registrations)" = 1 ] || fail "refused input registered"
+[ -f "$DATA/agent.json" ] || fail "refused input changed agent.json"
+
+echo "== 6b. playbooks/deregister.yml clears the host; the console keeps its entry"
+ansible-playbook -i "$HERE/inventory.yml" duplicati.fleet.deregister -e duplicati_hosts=agent_host \
+  -e "duplicati_agent_data_folder=$DATA" > "$WORK/deregister.log" 2>&1 || { cat "$WORK/deregister.log"; fail "deregister.yml"; }
+[ ! -e "$DATA/agent.json" ] || fail "deregister.yml left agent.json"
+[ "$(service_state)" = "inactive disabled" ] || fail "the service is $(service_state) after deregister.yml"
+[ "$(registrations)" = 1 ] || fail "the console's entry changed (deregister.yml cannot remove it)"
 
 echo "== 7. state=absent clears the registration and preload.json, keeps the data folder"
 play "$WORK/absent.log" -e "@$WORK/vars.yml" -e duplicati_agent_state=absent || { cat "$WORK/absent.log"; fail "absent run"; }

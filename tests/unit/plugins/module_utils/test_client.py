@@ -161,7 +161,7 @@ def test_server_restart_with_reset_jwt_config_logs_in_again(tmp_path):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         assert c.request('GET', 'backups') == []
-        statuses = [(m, p, s) for dummy, m, p, s in app.log]
+        statuses = [(m, p, s) for dummy, m, p, s, dummy_client in app.log]
     finally:
         httpd.shutdown()
         httpd.server_close()

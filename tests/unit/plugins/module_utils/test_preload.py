@@ -82,7 +82,7 @@ def test_replace_and_render_stable():
 
 
 def test_masking_secrets():
-    doc = {'args': {'agent': ['--agent-registration-url=https://app.duplicati.com/reg?x=1',
+    doc = {'args': {'agent': ['--agent-registration-url=https://api.duplicati.com/remotecontrol/register?x=1',
                               '--webservice-password=pw', '--settings-encryption-key=abcdefgh',
                               '--webservice-port=8210', '--some-url=https://h/p?token=abc',
                               '--target=s3://user:pass@host/b']},

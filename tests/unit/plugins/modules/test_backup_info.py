@@ -24,7 +24,7 @@ def test_lists_every_backup_without_secrets(monkeypatch):
     text = repr(result)
     assert 's3cr3t-key' not in text and 'backup-passphrase' not in text
     definition = first['definition']
-    assert definition['passphrase'] == '********' and definition['target_url'].endswith('&auth-username=AKIAEXAMPLE1&auth-password=********')
+    assert definition['passphrase'] == '********' and definition['target_url'].endswith('&auth-username=********&auth-password=********')
     assert definition['sources'] == ['/home/alice/Documents/', '/home/alice/Mail/'] and definition['filters'] == ['-*.tmp', '-[.*/cache/.*]']
     assert definition['schedule'] == {'repeat': '1D', 'time': '02:30', 'allowed_days': ['mon', 'tue', 'wed', 'thu', 'fri']}
     assert definition['settings']['--exclude-files-attributes'] == 'temporary,system' and 'passphrase' not in definition['settings']

@@ -69,7 +69,7 @@ def test_create_then_idempotent(monkeypatch):
     assert posts == 1 and puts == 0
     definition = info['backups'][0]['definition']
     assert definition == dict(_definition(), passphrase='********', settings={'keep-versions': '5', 'dblock-size': '50mb'},
-                              target_url='s3://bucket/home?auth-username=AKIA1&auth-password=********', tags=[])
+                              target_url='s3://bucket/home?auth-username=********&auth-password=********', tags=[])
     assert all(_no_secret(r) for r in (check, created, again, info))
 
 
@@ -148,7 +148,7 @@ def test_secret_changes_are_shown_masked(monkeypatch):
     assert result['changed'] is True
     assert result['changed_fields'] == ['target_url', 'passphrase', 'settings.ssh-key']
     assert result['diff']['before']['passphrase'] == '********' and result['diff']['after']['passphrase'] == '******** (changed)'
-    assert result['diff']['after']['target_url'] == 's3://bucket/home?auth-username=AKIA1&auth-password=******** (changed)'
+    assert result['diff']['after']['target_url'] == 's3://bucket/home?auth-username=********&auth-password=******** (changed)'
     assert result['diff']['after']['settings']['ssh-key'] == '******** (changed)' and 'ssh-key' not in result['diff']['before']['settings']
     assert result['definition']['settings']['ssh-key'] == '********' and _no_secret(result)
     settings = dict((s['Name'], s['Value']) for s in stored['Backup']['Settings'])
