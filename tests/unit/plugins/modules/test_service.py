@@ -12,7 +12,8 @@ import pytest
 from ansible.module_utils.common import warnings
 from ansible.module_utils.common.warnings import get_deprecation_messages
 
-from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
+from ansible_collections.duplicati.fleet.plugins.module_utils import launchd
+from ansible_collections.duplicati.fleet.plugins.module_utils import systemd
 from ansible_collections.duplicati.fleet.plugins.modules import service
 from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import run_module
 
@@ -38,7 +39,7 @@ class FakeUnit(object):
         return self.env_file
 
     # the real decision (EnvironmentFile, else the package family's default) on top of this fake state
-    options_file = sm.SystemdService.options_file
+    options_file = systemd.SystemdService.options_file
 
     def status(self):
         return {'active': self.active, 'enabled': self.enabled}
@@ -54,7 +55,7 @@ def unit(monkeypatch):
 
     def factory(module, name):
         return FakeUnit(module, name, **state)
-    monkeypatch.setattr(sm, 'SystemdService', factory)
+    monkeypatch.setattr(systemd, 'SystemdService', factory)
     monkeypatch.setattr(service.platform, 'system', lambda: 'Linux')
     return state
 
@@ -150,7 +151,7 @@ def test_macos_scope_is_the_option_and_scope_a_deprecated_alias(monkeypatch, nam
     monkeypatch.setattr(warnings, '_global_deprecations', {})
     monkeypatch.setattr(service.platform, 'system', lambda: 'Darwin')
     package_agent = ('com.duplicati.agent.launchagent', '/nonexistent/agent.plist', ['/usr/local/duplicati-agent/duplicati-agent', 'run'])
-    monkeypatch.setattr(sm, 'LAUNCHD_PACKAGE_AGENTS', {'agent': package_agent})
+    monkeypatch.setattr(launchd, 'LAUNCHD_PACKAGE_AGENTS', {'agent': package_agent})
     result = run(monkeypatch, {'name': 'agent', name: 'user', 'state': 'started'})
     assert result['failed'] and 'use macos_scope=system' in result['msg']
     deprecations = [d['msg'] for d in get_deprecation_messages()]
