@@ -155,12 +155,16 @@ def _plist_diff(path, old, new):
     return {'before': masked_plist(old), 'after': masked_plist(new), 'before_header': path, 'after_header': path}
 
 
-def converge(module, name, state=None, enabled=None, daemon_opts=None, macos_scope='user'):
+def converge(module, name, state=None, enabled=None, daemon_opts=None, macos_scope='user', masked=None):
     """Bring service ``name`` (agent, server) to ``state``/``enabled`` with ``daemon_opts``; the module's result.
 
     ``macos_scope=user`` drives the package's LaunchAgent in the console user's domain;
     ``system`` writes a LaunchDaemon and takes the package's LaunchAgent out of the way.
+    launchd masks no job, so ``masked=false`` holds already and ``masked=true`` is refused.
     In check mode nothing is written or run; the result is the same."""
+    if masked:
+        raise DuplicatiError('masked=true is a systemd setting: launchd cannot mask a job',
+                             hint='On macOS use enabled=false (launchctl disable) and state=stopped.')
     label, plist, default_args = LAUNCHD_PACKAGE_AGENTS[name]
     package_args = plist_program_arguments(read_bytes(plist) or b'') or list(default_args)
     base = package_args[:len(default_args)]

@@ -57,7 +57,7 @@ def plan_actions(active, enabled, state=None, want_enabled=None, options_changed
 
 
 def predict(status, actions):
-    """``(active, enabled)`` of a service in ``status`` after ``actions``."""
+    """``(active, enabled)`` of a service in ``status`` after ``actions``; a masked unit counts as not enabled."""
     active, enabled = status['active'], status['enabled']
     for action in actions:
         if action in ('start', 'restart'):
@@ -66,6 +66,6 @@ def predict(status, actions):
             active = False
         elif action == 'enable':
             enabled = True
-        elif action == 'disable':
+        elif action in ('disable', 'mask'):
             enabled = False
     return active, enabled

@@ -128,6 +128,10 @@ class SystemdService(object):
     def is_enabled(self):
         return self.properties().get('UnitFileState', '') in self.ENABLED_STATES
 
+    def is_masked(self):
+        """Whether the unit is masked (linked to /dev/null): systemd neither starts nor enables it."""
+        return self.properties().get('LoadState') == 'masked'
+
     def status(self):
         return {'active': self.is_active(), 'enabled': self.is_enabled()}
 
@@ -204,17 +208,33 @@ def _write_options(path, text, existing, secret):
     write_atomic(path, text, mode=mode)
 
 
-def converge(module, name, state=None, enabled=None, daemon_opts=None, options_file=None):
-    """Bring service ``name`` (agent, server) to ``state``/``enabled`` with ``daemon_opts``; the module's result.
+def _mask_plan(unit, masked, state, enabled):
+    """``(masked after the call, [] or ['mask'] or ['unmask'])`` for ``masked`` (None: leave it as it is).
 
+    systemd starts and enables no masked unit ("Unit ... is masked."), so a request to run or enable a unit that
+    is (or is to be) masked is refused here, before anything changes."""
+    was_masked = unit.is_masked()
+    after = was_masked if masked is None else masked
+    if after and (state in ('started', 'restarted') or enabled):
+        raise DuplicatiError('%s is %smasked, and systemd neither starts nor enables a masked unit'
+                             % (unit.unit, '' if was_masked else 'to be '),
+                             hint='Set masked=false to unmask it first, or ask for state=stopped and enabled=false.')
+    return after, ([] if after == was_masked else ['mask' if after else 'unmask'])
+
+
+def converge(module, name, state=None, enabled=None, daemon_opts=None, options_file=None, masked=None):
+    """Bring service ``name`` (agent, server) to ``state``/``enabled``/``masked`` with ``daemon_opts``; the module's result.
+
+    ``masked=false`` unmasks the unit before the other actions; ``masked=true`` stops it and masks it last.
     In check mode nothing is written or run; the result is the same."""
     unit = SystemdService(module, SYSTEMD_UNITS[name])
     installed = unit.exists()
     if not installed and (state is not None or enabled is not None):
         raise DuplicatiError('The %s service is not installed on this host' % unit.unit,
                              hint='Install the Duplicati package first.')
+    masked_after, mask = _mask_plan(unit, masked, state, enabled)
     path = options_file or unit.options_file(name)
-    result = {'options_file': path, 'service': unit.unit, 'options_changed': False}
+    result = {'options_file': path, 'service': unit.unit, 'options_changed': False, 'masked': masked_after}
     old_bytes, old_text, current = _read_options(path, daemon_opts)
     if daemon_opts is not None:
         new_text = render_options_file(old_text, daemon_opts)
@@ -233,13 +253,18 @@ def converge(module, name, state=None, enabled=None, daemon_opts=None, options_f
     else:
         options_changed = False
     result['daemon_opts'] = secrets.mask_arguments(current) if current is not None else None
+    if mask:
+        result.setdefault('diff', {})['prepared'] = '%s: %s\n' % (unit.unit, 'unmasked -> masked' if masked else 'masked -> unmasked')
     actions = []
     if installed:
         status = unit.status()
-        actions = plan_actions(status['active'], status['enabled'], state, enabled, options_changed)
-        if not module.check_mode:
-            for action in actions:
-                unit.apply(action)
+        actions = plan_actions(status['active'], status['enabled'], 'stopped' if masked else state, enabled, options_changed)
+    # unmask before anything else, mask after the stop
+    actions = actions + mask if masked else mask + actions
+    if not module.check_mode:
+        for action in actions:
+            unit.apply(action)
+    if installed:
         result['active'], result['enabled'] = predict(status, actions)
     result['actions'] = actions
     result['changed'] = bool(actions) or result['options_changed']

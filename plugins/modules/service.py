@@ -41,6 +41,19 @@ options:
   enabled:
     description: Whether the service starts at boot (systemd) or at load (launchd). Omit to leave it as it is.
     type: bool
+  masked:
+    description:
+      - Whether the systemd unit is masked (linked to C(/dev/null), so that nothing can start it), as
+        O(ansible.builtin.systemd_service#module:masked). Omit to leave it as it is.
+      - V(false) unmasks a masked unit (C(systemctl unmask)) before it is enabled or started.
+      - V(true) stops the unit and then masks it (C(systemctl mask)); it cannot go with O(state=started),
+        O(state=restarted) or O(enabled=true). A unit that is not installed yet can be masked.
+      - A masked unit is neither started nor enabled by systemd, so with O(masked) omitted, O(state=started),
+        O(state=restarted) or O(enabled=true) on a masked unit fail before anything changes.
+      - On macOS launchd has no masks, so V(false) holds already and is accepted, and V(true) is an error (use
+        O(enabled=false) there). Windows hosts do not run this module; the role C(duplicati.fleet.duplicati_agent) uses
+        M(ansible.windows.win_service) there.
+    type: bool
   daemon_opts:
     description:
       - The arguments given to the service binary after C(run) (agent) or as its only arguments (server), for
@@ -55,6 +68,7 @@ options:
     description:
       - Path of the options file (Linux). Default is the C(EnvironmentFile) of the installed unit, else
         C(/etc/default/...) on deb systems and C(/etc/sysconfig/...) on rpm systems.
+      - systemd does not read the file of a masked unit, so for a masked unit the default is the package's path.
     type: path
   macos_scope:
     description:
@@ -78,7 +92,9 @@ attributes:
     description: Computes the options file and the service actions; nothing is written and no service is touched.
   diff_mode:
     support: full
-    description: The options file (or launchd plist) before and after, with secret values masked.
+    description:
+      - The options file (or launchd plist) before and after, with secret values masked.
+      - When O(masked) changes the unit, the diff also says so (for example C(duplicati-agent.service: masked -> unmasked)).
 '''
 
 EXAMPLES = r'''
@@ -96,6 +112,18 @@ EXAMPLES = r'''
     name: server
     state: stopped
     enabled: false
+
+- name: Unmask the agent's unit (someone ran systemctl mask on it), then enable and start it
+  duplicati.fleet.service:
+    name: agent
+    masked: false
+    enabled: true
+    state: started
+
+- name: Keep the Duplicati server from being started at all on this host
+  duplicati.fleet.service:
+    name: server
+    masked: true
 
 - name: Restart the agent (for example after changing preload.json)
   duplicati.fleet.service:
@@ -137,8 +165,12 @@ active:
   returned: when the service is installed
   type: bool
 enabled:
-  description: Whether the service is enabled after this call (predicted in check mode).
+  description: Whether the service is enabled after this call (predicted in check mode). A masked unit is not enabled.
   returned: when the service is installed
+  type: bool
+masked:
+  description: Whether the systemd unit is masked after this call (predicted in check mode).
+  returned: on Linux
   type: bool
 service:
   description: The systemd unit or launchd label.
@@ -156,7 +188,7 @@ from ansible_collections.duplicati.fleet.plugins.module_utils.agent_module impor
 
 def run(host):
     params = host.params
-    wanted = dict(state=params['state'], enabled=params['enabled'], daemon_opts=params['daemon_opts'])
+    wanted = dict(state=params['state'], enabled=params['enabled'], daemon_opts=params['daemon_opts'], masked=params['masked'])
     if platform.system() == 'Darwin':
         return launchd.converge(host.module, params['name'], macos_scope=params['macos_scope'], **wanted)
     return systemd.converge(host.module, params['name'], options_file=params['options_file'], **wanted)
@@ -168,6 +200,7 @@ def main():
             name=dict(type='str', required=True, choices=['agent', 'server']),
             state=dict(type='str', choices=['started', 'stopped', 'restarted']),
             enabled=dict(type='bool'),
+            masked=dict(type='bool'),
             daemon_opts=dict(type='list', elements='str'),
             options_file=dict(type='path'),
             macos_scope=dict(type='str', choices=['user', 'system'], default='user', aliases=['scope'],

@@ -113,6 +113,9 @@ def test_mask_refuses_start_and_enable_until_unmasked(root):
     assert call('is-enabled', UNIT)[:2] == (1, 'masked\n')
     assert call('enable', UNIT) == (1, '', 'Failed to enable unit: Unit file %s/etc/systemd/system/%s is masked.\n' % (root, UNIT))
     assert call('start', UNIT) == (1, '', 'Failed to start %s: Unit %s is masked.\n' % (UNIT, UNIT))
+    # every job but stop (bus_unit_validate_load_state)
+    assert call('try-restart', UNIT) == (1, '', 'Failed to try-restart %s: Unit %s is masked.\n' % (UNIT, UNIT))
+    assert call('stop', UNIT) == (0, '', '')
     assert call('is-active', UNIT)[0] == 3
     rc, out, err = call('unmask', UNIT)
     assert rc == 0 and err == 'Removed "%s/etc/systemd/system/%s".\n' % (root, UNIT)
