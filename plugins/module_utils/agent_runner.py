@@ -3,12 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The installed Duplicati Agent: where it is, what it is, and running it to register.
 
-``run_agent_registration`` runs ``duplicati-agent run --agent-register-only`` (§1.1): the
+``run_agent_registration`` runs ``duplicati-agent run --agent-register-only`` (Duplicati/Agent/Program.cs): the
 agent registers when its agent.json holds no token, saves agent.json itself and exits 0.
 The registration URL and the settings passphrase are secrets and never go on the
 command line, where ``ps`` shows them to every local user. They are handed over either
 
-* ``preload`` (default, every Duplicati version): a preload.json (§3) with
+* ``preload`` (default, every Duplicati version): a preload.json (``PreloadSettingsLoader``) with
   ``{"args": {"agent": ["--agent-registration-url=...", ...]}}``, named by
   ``DUPLICATI_PRELOAD_SETTINGS``. That file is read last, so it wins over the other
   preload files, which are still read. It is a named pipe (0600, in a private 0700 folder)
@@ -55,7 +55,9 @@ HANDOVERS = ('preload', 'environment')
 PACKAGE_TYPE_FILE = 'package_type_id.txt'
 MANIFEST_FILE = 'autoupdate.manifest'
 
-# The agent binary each package installs (§9.2-§9.5).
+# The agent binary each package installs: deb (/usr/bin link into /usr/lib/duplicati, ``BuildDebPackage`` of
+# ReleaseBuilder/Build/Command.CreatePackage.cs), rpm (/usr/lib/duplicati-agent, Resources/fedora/duplicati.spec.template.txt),
+# Docker (Resources/Docker/Dockerfile-agent) and the macOS pkg (``BuildMacNonAppPkgPackage``).
 DEFAULT_AGENT_PATHS = {
     'linux': ('/usr/bin/duplicati-agent', '/usr/lib/duplicati/duplicati-agent', '/usr/lib/duplicati-agent/duplicati-agent',
               '/opt/duplicati/duplicati-agent'),
@@ -139,7 +141,7 @@ def merge_inherited_preload(document, inherited):
         with open(path, 'rb') as handle:
             theirs = json.loads(handle.read().decode('utf-8-sig'))
     except (IOError, OSError, ValueError):
-        # The agent skips missing and unparsable files silently (§3); so do we.
+        # The agent skips missing and unparsable files silently (``PreloadSettingsLoader.LoadSettings``); so do we.
         return document, exclusive
     if not isinstance(theirs, dict):
         return document, exclusive

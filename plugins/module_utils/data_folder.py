@@ -43,7 +43,9 @@ _OS_ALIASES = {
     'windows': WINDOWS, 'win32': WINDOWS, 'nt': WINDOWS, 'win': WINDOWS,
 }
 
-# Install folders of the packages (fact sheet 9.2 - 9.5).
+# Install folders of the packages, as ReleaseBuilder builds them: deb and macOS in Build/Command.CreatePackage.cs
+# (``BuildDebPackage``, ``BuildMacAppPkgPackage``, ``BuildMacNonAppPkgPackage``), rpm in Resources/fedora/duplicati.spec.template.txt,
+# Docker in Resources/Docker/Dockerfile-agent, Windows the ``INSTALLLOCATION`` of Resources/Windows/{Agent,TrayIcon}/Duplicati.wxs.
 INSTALL_DIRS = {
     (LINUX, 'deb', 'agent'): '/usr/lib/duplicati',
     (LINUX, 'deb', 'gui'): '/usr/lib/duplicati',

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The registration protocol of the Duplicati console, spoken natively (§2.1).
+"""The registration protocol of the Duplicati console, spoken natively (Duplicati/Library/RemoteControl/RegisterForRemote.cs).
 
 What the agent does in ``RegisterForRemote`` is done here the same way:
 
