@@ -66,6 +66,35 @@ def format_daemon_opts(args):
     return '%s="%s"' % (OPTIONS_VARIABLE, _escape_double_quoted(' '.join(words)))
 
 
+def _single_quoted(text, i):
+    """The text between the single quote at ``text[i]`` and the next one, and the index after that."""
+    end = text.find("'", i + 1)
+    if end < 0:
+        raise DuplicatiError('Unbalanced single quote in the %s value' % OPTIONS_VARIABLE)
+    return text[i + 1:end], end + 1
+
+
+def _double_quoted(text, i, escapable=None):
+    """The text between the double quote at ``text[i]`` and its closing one, unescaped, and the index after that.
+
+    A backslash takes the next character as it is: any character, or only one of ``escapable`` when given
+    (before any other the backslash is kept)."""
+    out = []
+    i += 1
+    while True:
+        if i >= len(text):
+            raise DuplicatiError('Unbalanced double quote in the %s value' % OPTIONS_VARIABLE)
+        ch = text[i]
+        if ch == '"':
+            return ''.join(out), i + 1
+        if ch == '\\' and i + 1 < len(text) and (escapable is None or text[i + 1] in escapable):
+            out.append(text[i + 1])
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+
+
 def _unquote_assignment_value(raw):
     """The value of ``VAR=raw`` as systemd's environment-file parser reads it."""
     out = []
@@ -74,26 +103,11 @@ def _unquote_assignment_value(raw):
     while i < len(raw):
         ch = raw[i]
         if ch == "'":
-            end = raw.find("'", i + 1)
-            if end < 0:
-                raise DuplicatiError('Unbalanced single quote in the %s value' % OPTIONS_VARIABLE)
-            out.append(raw[i + 1:end])
-            i = end + 1
+            part, i = _single_quoted(raw, i)
+            out.append(part)
         elif ch == '"':
-            i += 1
-            while True:
-                if i >= len(raw):
-                    raise DuplicatiError('Unbalanced double quote in the %s value' % OPTIONS_VARIABLE)
-                ch = raw[i]
-                if ch == '"':
-                    i += 1
-                    break
-                if ch == '\\' and i + 1 < len(raw) and raw[i + 1] in '\\"$`':
-                    out.append(raw[i + 1])
-                    i += 2
-                    continue
-                out.append(ch)
-                i += 1
+            part, i = _double_quoted(raw, i, '\\"$`')
+            out.append(part)
         elif ch == '\\' and i + 1 < len(raw):
             out.append(raw[i + 1])
             i += 2
@@ -122,26 +136,11 @@ def split_words(value):
             continue
         in_word = True
         if ch == "'":
-            end = value.find("'", i + 1)
-            if end < 0:
-                raise DuplicatiError('Unbalanced single quote in the %s value' % OPTIONS_VARIABLE)
-            current.append(value[i + 1:end])
-            i = end + 1
+            part, i = _single_quoted(value, i)
+            current.append(part)
         elif ch == '"':
-            i += 1
-            while True:
-                if i >= len(value):
-                    raise DuplicatiError('Unbalanced double quote in the %s value' % OPTIONS_VARIABLE)
-                ch = value[i]
-                if ch == '"':
-                    i += 1
-                    break
-                if ch == '\\' and i + 1 < len(value):
-                    current.append(value[i + 1])
-                    i += 2
-                    continue
-                current.append(ch)
-                i += 1
+            part, i = _double_quoted(value, i)
+            current.append(part)
         elif ch == '\\' and i + 1 < len(value):
             current.append(value[i + 1])
             i += 2
