@@ -94,7 +94,7 @@ attributes:
     support: full
     description:
       - The options file (or launchd plist) before and after, with secret values masked.
-      - When O(masked) changes the unit, the diff also says so (for example C(duplicati-agent.service: masked -> unmasked)).
+      - "When O(masked) changes the unit, the diff also says so (for example C(duplicati-agent.service: masked -> unmasked))."
 '''
 
 EXAMPLES = r'''
