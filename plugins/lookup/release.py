@@ -160,7 +160,8 @@ from ansible.plugins.lookup import LookupBase
 
 INDEX_NAME = 'latest-v2.json'
 DIGEST_SIZES = {'sha256': 32, 'md5': 16}
-# duplicati-<version>_<channel>_<yyyy-MM-dd>-<os>-<arch>-<iface>.<ext> (ReleaseBuilder, sheet section 9.1)
+# duplicati-<version>_<channel>_<yyyy-MM-dd>-<os>-<arch>-<iface>.<ext>: ``BuildPackage`` of ReleaseBuilder/Build/Command.CreatePackage.cs
+# (``ReleaseName`` of Build/Command.cs, ``PackageTargetString`` of PackageTarget.cs)
 FILENAME_RE = re.compile(r'^duplicati-(?P<version>\d+(?:\.\d+){1,3})_(?P<channel>[A-Za-z]+)_(?P<date>\d{4}-\d{2}-\d{2})-(?P<package>.+)$')
 VERSION_RE = re.compile(r'^\d+(?:\.\d+){1,3}$')
 PACKAGE_ID_RE = re.compile(r'^[a-z0-9]+-[a-z0-9]+-[a-z0-9]+\.[a-z0-9]+$')

@@ -3,12 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The installed Duplicati Agent: where it is, what it is, and running it to register.
 
-``run_agent_registration`` runs ``duplicati-agent run --agent-register-only`` (§1.1): the
+``run_agent_registration`` runs ``duplicati-agent run --agent-register-only`` (Duplicati/Agent/Program.cs): the
 agent registers when its agent.json holds no token, saves agent.json itself and exits 0.
 The registration URL and the settings passphrase are secrets and never go on the
 command line, where ``ps`` shows them to every local user. They are handed over either
 
-* ``preload`` (default, every Duplicati version): a preload.json (§3) with
+* ``preload`` (default, every Duplicati version): a preload.json (``PreloadSettingsLoader``) with
   ``{"args": {"agent": ["--agent-registration-url=...", ...]}}``, named by
   ``DUPLICATI_PRELOAD_SETTINGS``. That file is read last, so it wins over the other
   preload files, which are still read. It is a named pipe (0600, in a private 0700 folder)
@@ -42,6 +42,8 @@ import tempfile
 import threading
 import time
 
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
+from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import resolve_gid, resolve_uid
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.redaction import redact
 from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import mask_text
@@ -53,7 +55,9 @@ HANDOVERS = ('preload', 'environment')
 PACKAGE_TYPE_FILE = 'package_type_id.txt'
 MANIFEST_FILE = 'autoupdate.manifest'
 
-# The agent binary each package installs (§9.2-§9.5).
+# The agent binary each package installs: deb (/usr/bin link into /usr/lib/duplicati, ``BuildDebPackage`` of
+# ReleaseBuilder/Build/Command.CreatePackage.cs), rpm (/usr/lib/duplicati-agent, Resources/fedora/duplicati.spec.template.txt),
+# Docker (Resources/Docker/Dockerfile-agent) and the macOS pkg (``BuildMacNonAppPkgPackage``).
 DEFAULT_AGENT_PATHS = {
     'linux': ('/usr/bin/duplicati-agent', '/usr/lib/duplicati/duplicati-agent', '/usr/lib/duplicati-agent/duplicati-agent',
               '/opt/duplicati/duplicati-agent'),
@@ -137,7 +141,7 @@ def merge_inherited_preload(document, inherited):
         with open(path, 'rb') as handle:
             theirs = json.loads(handle.read().decode('utf-8-sig'))
     except (IOError, OSError, ValueError):
-        # The agent skips missing and unparsable files silently (§3); so do we.
+        # The agent skips missing and unparsable files silently (``PreloadSettingsLoader.LoadSettings``); so do we.
         return document, exclusive
     if not isinstance(theirs, dict):
         return document, exclusive
@@ -351,3 +355,54 @@ def agent_message(output):
             if line.startswith(prefix):
                 return line[len(prefix):].strip()
     return ' / '.join(lines[-5:]) if lines else 'no output'
+
+
+def _saved_registration(settings_file, passphrase):
+    """Whether ``settings_file`` holds a registration now (False when it is absent or unreadable)."""
+    try:
+        return agent_settings.is_registered(agent_settings.load_agent_settings(settings_file, passphrase))
+    except DuplicatiError:
+        return False
+
+
+def register_with_agent(agent_path, url, settings_file, passphrase=None, data_folder=None, handover='preload',
+                        timeout=300, force=False, owner=None, group=None):
+    """Register by running the agent; returns a warning or None. With ``force`` the old file is set aside and
+    restored if the agent fails.
+
+    The agent's ``RegisterAsync`` (Duplicati/Agent/Program.cs) saves agent.json as soon as the
+    console has claimed the machine, and only then hands claim ``settings`` to its local server
+    (``OnControlAsync`` -> ``WaitForServerAsync``), which is started after ``RegisterAsync``
+    returns: with such settings ``run --agent-register-only`` never exits. So when the run fails
+    or times out, a ``jwt`` the agent saved means it registered: that is reported (with a
+    warning) and the old file is not restored over it.
+    """
+    warning = None
+    aside = None
+    if force and os.path.exists(settings_file):
+        aside = '%s.%s.previous' % (settings_file, os.urandom(4).hex())
+        os.replace(settings_file, aside)
+    try:
+        try:
+            run_agent_registration(agent_path, url, settings_file=settings_file, passphrase=passphrase,
+                                   data_folder=data_folder, handover=handover, timeout=timeout)
+        except AgentRunError as err:
+            if not _saved_registration(settings_file, passphrase):
+                raise
+            warning = ('The Duplicati Agent saved its registration in %s but did not finish (%s); the registration is kept. '
+                       'An agent that received settings with the claim waits for its local server to apply them, and that '
+                       'server does not run with --agent-register-only: those settings were not applied by this run.'
+                       % (settings_file, err.message.rstrip('.')))
+        if not agent_settings.is_registered(agent_settings.load_agent_settings(settings_file, passphrase)):
+            raise DuplicatiError('The Duplicati Agent exited without an error but %s holds no registration' % settings_file)
+    except Exception:
+        if aside is not None:
+            os.replace(aside, settings_file)
+            aside = None
+        raise
+    finally:
+        if aside is not None:
+            os.unlink(aside)
+    if owner or group:
+        os.chown(settings_file, resolve_uid(owner), resolve_gid(group))
+    return warning

@@ -16,6 +16,7 @@ Values in the dict are always decrypted.
 
 
 import datetime
+import json
 import os
 import re
 
@@ -219,6 +220,43 @@ def is_registered(settings):
     """True if the agent is registered: ``jwt`` is not null, empty or whitespace (after decryption)."""
     jwt = (settings or {}).get('jwt')
     return isinstance(jwt, str) and jwt.strip() != ''
+
+
+def read_folded(path):
+    """The top-level values of agent.json as read without decrypting, keyed by lower-cased name (the agent reads
+    names case-insensitively); None when the file cannot be read or is not a JSON object."""
+    try:
+        with open(path, 'rb') as handle:
+            doc = json.loads(handle.read().decode('utf-8-sig'))
+    except (IOError, OSError, ValueError):
+        return None
+    return dict((str(k).lower(), v) for k, v in doc.items()) if isinstance(doc, dict) else None
+
+
+def settings_facts(path, passphrase=None):
+    """What the file at ``path`` says: ``settings_exists``, ``settings_encrypted``, ``registered``, ``server_url``,
+    ``certificate_expiry``, and ``settings_error`` when it could not be read. A file that cannot be decrypted is
+    still registered when it holds a token: the agent would ask for the passphrase, not register again."""
+    facts = {'settings_exists': os.path.isfile(path), 'settings_encrypted': False, 'registered': False,
+             'server_url': None, 'certificate_expiry': None}
+    if not facts['settings_exists']:
+        return facts
+    raw = read_folded(path) or {}
+    facts['settings_encrypted'] = any(isinstance(raw.get(k.lower()), str) and raw[k.lower()].startswith('enc-v1:')
+                                      for k in ENCRYPTED_KEYS)
+    try:
+        settings = load_agent_settings(path, passphrase)
+    except DuplicatiError as err:
+        facts['settings_error'] = str(err)
+        facts['registered'] = is_registered({'jwt': raw.get('jwt')})
+    else:
+        facts['registered'] = is_registered(settings)
+        expiry = certificate_expiry(settings)
+        facts['certificate_expiry'] = expiry.isoformat() if expiry is not None else None
+    url = raw.get('serverurl')
+    if facts['registered'] and isinstance(url, str) and url:
+        facts['server_url'] = url
+    return facts
 
 
 # --- Writing -------------------------------------------------------------------------------------

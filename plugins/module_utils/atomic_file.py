@@ -17,6 +17,7 @@ On any error the temporary file is removed and the old file is left untouched.
 import contextlib
 import errno
 import os
+import stat
 import time
 
 try:
@@ -70,6 +71,14 @@ def resolve_gid(group):
         return grp.getgrnam(text).gr_gid
     except KeyError:
         raise DuplicatiError('The group %r does not exist on this host' % text)
+
+
+def attributes_differ(path, mode=None, owner=None, group=None):
+    """Whether the file at ``path`` lacks ``mode`` (an int), ``owner`` or ``group`` (names or ids; None: any)."""
+    st = os.stat(path)
+    return ((mode is not None and stat.S_IMODE(st.st_mode) != mode)
+            or resolve_uid(owner) not in (-1, st.st_uid)
+            or resolve_gid(group) not in (-1, st.st_gid))
 
 
 def user_home(owner):

@@ -43,7 +43,9 @@ _OS_ALIASES = {
     'windows': WINDOWS, 'win32': WINDOWS, 'nt': WINDOWS, 'win': WINDOWS,
 }
 
-# Install folders of the packages (fact sheet 9.2 - 9.5).
+# Install folders of the packages, as ReleaseBuilder builds them: deb and macOS in Build/Command.CreatePackage.cs
+# (``BuildDebPackage``, ``BuildMacAppPkgPackage``, ``BuildMacNonAppPkgPackage``), rpm in Resources/fedora/duplicati.spec.template.txt,
+# Docker in Resources/Docker/Dockerfile-agent, Windows the ``INSTALLLOCATION`` of Resources/Windows/{Agent,TrayIcon}/Duplicati.wxs.
 INSTALL_DIRS = {
     (LINUX, 'deb', 'agent'): '/usr/lib/duplicati',
     (LINUX, 'deb', 'gui'): '/usr/lib/duplicati',
@@ -391,18 +393,20 @@ def machine_id_file_text(machine_id):
     return MACHINE_ID_TEMPLATE.format(machine_id if not _is_blank(machine_id) else new_id())
 
 
-def ensure_identity_files(data_folder, owner=None, group=None, check_mode=False):
-    """Create installation.txt and machineid.txt as ``DataFolderManager.GetDataFolder`` does, if absent.
+def plan_identity(data_folder):
+    """The install and machine IDs the agent would use, and the identity files still to write.
+
+    As ``DataFolderManager.GetDataFolder`` creates them when absent:
 
     * installation.txt: copied from ``updates/installation.txt`` (2.0.8.1 and older) if that exists,
       else the template with a new id.
     * machineid.txt: the template with the install id (a new id if the install id is blank).
 
-    Existing files are never changed.  Returns the list of files created (or that would be).
+    Existing files are never changed. Nothing is written here: returns ``(install_id, machine_id,
+    {path: content bytes})``.
     """
-    from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import write_atomic
-
-    created = []
+    files = {}
+    install_id = read_install_id(data_folder)
     install_path = os.path.join(data_folder, INSTALL_ID_FILENAME)
     if not os.path.isfile(install_path):
         legacy = os.path.join(data_folder, 'updates', INSTALL_ID_FILENAME)
@@ -411,15 +415,38 @@ def ensure_identity_files(data_folder, owner=None, group=None, check_mode=False)
                 content = f.read()
         else:
             content = install_id_file_text().encode('utf-8')
-        created.append(install_path)
-        if not check_mode:
-            write_atomic(install_path, content, mode=0o600, owner=owner, group=group)
+        files[install_path] = content
+        install_id = first_nonblank_line(content.decode('utf-8-sig', 'replace'))
     machine_path = os.path.join(data_folder, MACHINE_ID_FILENAME)
-    if not os.path.isfile(machine_path):
-        created.append(machine_path)
-        if not check_mode:
-            write_atomic(machine_path, machine_id_file_text(read_install_id(data_folder)), mode=0o600, owner=owner, group=group)
-    return created
+    if os.path.isfile(machine_path):
+        machine_id = read_machine_id(data_folder)
+    else:
+        content = machine_id_file_text(install_id)
+        files[machine_path] = content.encode('utf-8')
+        machine_id = first_nonblank_line(content)
+    return install_id, machine_id, files
+
+
+def write_identity_files(files, owner=None, group=None, written=None):
+    """Write the files of ``plan_identity`` (private to their owner), appending each path to ``written``."""
+    from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import write_atomic
+
+    written = [] if written is None else written
+    for path, content in sorted(files.items()):
+        write_atomic(path, content, mode=0o600, owner=owner, group=group)
+        written.append(path)
+    return written
+
+
+def ensure_identity_files(data_folder, owner=None, group=None, check_mode=False):
+    """Create installation.txt and machineid.txt as ``plan_identity`` plans them, if absent.
+
+    Returns the list of files created (or that would be).
+    """
+    files = plan_identity(data_folder)[2]
+    if not check_mode:
+        write_identity_files(files, owner, group)
+    return sorted(files)
 
 
 # --- Current host ---------------------------------------------------------------------------------

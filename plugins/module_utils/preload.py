@@ -16,16 +16,14 @@ problem that would make Duplicati ignore a file or an entry, with the reason.
 
 import copy
 import json
+from collections import namedtuple
 import os
-import platform
 import re
 
-from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
-from ansible_collections.duplicati.fleet.plugins.module_utils.agent_runner import agent_install_dir, default_agent_path
+from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import attributes_differ, resolve_uid, write_atomic
 from ansible_collections.duplicati.fleet.plugins.module_utils.dotnet_json import json_type_name
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils import secrets
-from ansible_collections.duplicati.fleet.plugins.module_utils.service_manager import detect_package_family
 
 ANY_EXECUTABLE = '*'
 SECTIONS = ('env', 'db', 'args')
@@ -205,17 +203,6 @@ def read_preload_file(path, version=None):
     return parse_preload(data, path, version)
 
 
-def default_preload_path():
-    """The install-folder preload.json of the agent package on this host."""
-    os_name = df.normalize_os(platform.system())
-    binary = default_agent_path(os_name)
-    if os.path.exists(binary):
-        return os.path.join(agent_install_dir(binary), df.PRELOAD_FILENAME)
-    if os_name == df.MACOS:
-        return os.path.join(df.install_dir(os_name, 'pkg', 'agent'), df.PRELOAD_FILENAME)
-    return os.path.join(df.install_dir(os_name, detect_package_family(), 'agent'), df.PRELOAD_FILENAME)
-
-
 def file_mode(value):
     """The file mode given as an int or an octal string such as ``0600``: 0 to 0o7777, never writable by group or
     others (the agent runs options from the file)."""
@@ -279,14 +266,12 @@ def preload_difference(path, given, mode, owner=None):
     stat = os.stat(path)
     if stat.st_mode & 0o7777 != file_mode(mode):
         return 'preload.json has mode %o' % (stat.st_mode & 0o7777)
-    if owner:
-        import pwd
-        try:
-            uid = int(owner) if str(owner).isdigit() else pwd.getpwnam(owner).pw_uid
-        except KeyError:
-            return 'the owner %s of preload.json does not exist' % owner
-        if stat.st_uid != uid:
-            return 'preload.json has another owner'
+    try:
+        uid = resolve_uid(owner)
+    except DuplicatiError:
+        return 'the owner %s of preload.json does not exist' % owner
+    if uid not in (-1, stat.st_uid):
+        return 'preload.json has another owner'
     return None
 
 
@@ -378,3 +363,106 @@ def mask_preload(document):
             elif isinstance(entry, dict):
                 body[exe] = dict((k, secrets.mask_value(k, v)) for k, v in entry.items())
     return result
+
+
+# ---- the change a module makes -------------------------------------------------------------
+
+def given_sections(params):
+    """The sections (``args``, ``env``, ``db``) a module call gives."""
+    return dict((s, params[s]) for s in SECTIONS if params[s] is not None)
+
+
+def remove_entries(document, given):
+    """``document`` without the names in ``given``; an empty entry removes the executable's whole entry."""
+    result = copy.deepcopy(document)
+    for section, body in given.items():
+        if not isinstance(body, dict):
+            raise DuplicatiError('%s must be a dict keyed by executable name' % section)
+        target = result.get(section)
+        for exe, entry in body.items():
+            validate_executable_key(exe, section)
+            if not isinstance(target, dict) or exe not in target:
+                continue
+            if not entry:
+                del target[exe]
+                continue
+            if section == 'args':
+                if not isinstance(entry, list):
+                    raise DuplicatiError('args.%s must be a list of option names to remove' % exe)
+                names = set(argument_name(str(a)).lower() for a in entry)
+                target[exe] = [a for a in target[exe] if argument_name(a).lower() not in names]
+            else:
+                key = name_key(section)
+                names = set(key(str(n)) for n in (entry.keys() if isinstance(entry, dict) else entry))
+                target[exe] = dict((k, v) for k, v in target[exe].items() if key(k) not in names)
+            if not target[exe]:
+                del target[exe]
+        if isinstance(target, dict) and not target:
+            del result[section]
+    return result
+
+
+class PreloadChange(namedtuple('PreloadChange', 'path new content_changed mode owner group result')):
+    """What a module call does to the preload.json at ``path``: planned from the file as it is, nothing written.
+
+    ``new`` is the document to write (None: no file), ``result`` the module's result (``changed``,
+    ``diff``, ``preload`` masked); ``apply`` makes it so.
+    """
+
+    def apply(self, module, backup=False):
+        """Write (or remove) the file and set its mode, owner and group; returns ``result``."""
+        path = self.path
+        if self.content_changed:
+            if backup and os.path.exists(path):
+                self.result['backup_file'] = module.backup_local(path)
+            if self.new is None:
+                os.unlink(path)
+            else:
+                folder = os.path.dirname(path)
+                if not os.path.isdir(folder):
+                    os.makedirs(folder, 0o755)
+                write_atomic(path, render_preload(self.new), mode=self.mode, owner=self.owner, group=self.group)
+        if self.new is not None and os.path.exists(path):
+            module.set_mode_if_different(path, self.mode, False)
+            module.set_owner_if_different(path, self.owner, False)
+            module.set_group_if_different(path, self.group, False)
+        return self.result
+
+
+def plan_change(path, given, state='present', merge=True, mode=0o600, owner=None, group=None):
+    """The ``PreloadChange`` that brings ``path`` to ``given`` (``state=absent``: without it; no ``given``: no file)."""
+    result = {'changed': False, 'path': path}
+    existing, warnings = None, []
+    if os.path.exists(path):
+        try:
+            existing, warnings = read_preload_file(path)
+        except DuplicatiError:
+            if state == 'present' and not merge:
+                existing = None  # a broken file is replaced as a whole
+            else:
+                raise
+    if warnings:
+        result['warnings_preload'] = warnings
+
+    if state == 'absent':
+        new = remove_entries(existing, given) if given and existing is not None else None
+    elif merge:
+        new = merge_preload(existing or {}, string_values(given))
+    else:
+        new = replace_preload(string_values(given))
+
+    if state == 'absent' and not given:
+        content_changed = os.path.exists(path)
+    else:
+        content_changed = new != existing
+    result['preload'] = mask_preload(new) if new is not None else None
+    if content_changed:
+        result['changed'] = True
+        result['diff'] = {
+            'before': render_preload(mask_preload(existing)) if existing is not None else '',
+            'after': render_preload(mask_preload(new)) if new is not None else '',
+            'before_header': path, 'after_header': path,
+        }
+    elif new is not None:
+        result['changed'] = not os.path.exists(path) or attributes_differ(path, mode, owner, group)
+    return PreloadChange(path, new, content_changed, mode, owner, group, result)

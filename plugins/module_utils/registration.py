@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: duplicati.fleet contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The registration protocol of the Duplicati console, spoken natively (§2.1).
+"""The registration protocol of the Duplicati console, spoken natively (Duplicati/Library/RemoteControl/RegisterForRemote.cs).
 
 What the agent does in ``RegisterForRemote`` is done here the same way:
 
@@ -28,25 +28,30 @@ account. It never appears in an error message, a result or a log line from here;
 ``redact`` removes it (and each of its query values) from any text.
 """
 
-
 import datetime
 import json
+import os
 import platform
 import random
 import socket
-import ssl
 import subprocess
 import time
 import uuid
 
-from urllib.error import HTTPError, URLError
 from urllib.parse import parse_qsl, urlsplit
-from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-from ansible.module_utils.urls import SSLValidationError, open_url
 
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
+from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 from ansible_collections.duplicati.fleet.plugins.module_utils.redaction import redact, redacted_url
-from ansible_collections.duplicati.fleet.plugins.module_utils.transport import parse_retry_after
+from ansible_collections.duplicati.fleet.plugins.module_utils.transport import (
+    Response,
+    backoff_delay,
+    is_tls_failure,
+    parse_retry_after,
+    send_once,
+)
 
 DEFAULT_REGISTRATION_URL = 'https://api.duplicati.com/remotecontrol/register'
 DEFAULT_TIMEOUT = 120
@@ -224,7 +229,7 @@ class RegistrationClient(object):
         self.sleep = sleep or time.sleep
         self.clock = clock or time.monotonic
         self.jitter = jitter or random.random
-        self.opener = opener or open_url
+        self.opener = opener
         self.attempts = 0
         self.retried = 0
         self.log = []
@@ -237,28 +242,10 @@ class RegistrationClient(object):
     def _post_once(self, url, body, timeout):
         data = json.dumps(body).encode('utf-8')
         headers = {'Content-Type': 'application/json; charset=utf-8', 'Accept': 'application/json'}
-        try:
-            handle = self.opener(url, data=data, headers=headers, method='POST', timeout=timeout,
-                                 validate_certs=self.validate_certs, ca_path=self.ca_path, follow_redirects='safe',
-                                 use_netrc=False, http_agent='duplicati.fleet')
-        except HTTPError as exc:
-            try:
-                payload = exc.read()
-            except Exception:  # a reset while reading the error body leaves nothing to quote
-                payload = b''
-            return exc.code, exc.headers, payload or b''
-        except (URLError, UrlsConnectionError, socket.error, ssl.SSLError, ValueError) as exc:
-            return None, None, exc
-        try:
-            return handle.getcode(), handle.headers, handle.read()
-        except (socket.error, ssl.SSLError) as exc:
-            return None, None, exc
-        finally:
-            handle.close()
-
-    def _delay(self, retry_number):
-        delay = min(self.max_backoff, self.backoff * (2 ** retry_number))
-        return delay / 2.0 + delay / 2.0 * self.jitter()
+        outcome = send_once(self.opener, 'POST', url, data, headers, timeout, self.validate_certs, self.ca_path)
+        if isinstance(outcome, Response):
+            return outcome.status, outcome.headers, outcome.body
+        return None, None, outcome
 
     def post(self, url, body, deadline, what):
         """POST ``body`` to ``url`` until a 2xx JSON object comes back; returns it.
@@ -290,7 +277,7 @@ class RegistrationClient(object):
                     raise RegistrationError('Failed %s %s: %s, after %d attempts' % (what, self.shown_url, reason, failures + 1),
                                             status=status, url=self.shown_url,
                                             hint='The console may be overloaded or unreachable; raise retries or timeout, or try again later.')
-                wait = self._delay(failures)
+                wait = backoff_delay(self.backoff, self.max_backoff, failures, self.jitter)
                 failures += 1
             remaining = deadline - self.clock()
             if wait >= remaining:
@@ -304,7 +291,7 @@ class RegistrationClient(object):
     def _describe(self, status, headers, payload):
         if status is None:
             reason = getattr(payload, 'reason', None) or payload
-            if isinstance(payload, (SSLValidationError, ssl.SSLError)) or isinstance(reason, ssl.SSLError):
+            if is_tls_failure(payload):
                 return 'the TLS certificate could not be verified (%s)' % redact(reason, self.url)
             return 'the connection failed (%s)' % redact(reason, self.url)
         if status == 429:
@@ -425,3 +412,40 @@ def _status_message(payload):
             if isinstance(answer.get(key), str) and answer[key].strip():
                 return answer[key].strip()
     return None
+
+
+# ---- the native registration of a host ------------------------------------------------
+
+def register_native(settings_file, data_folder, url, existing, agent_path, passphrase=None, owner=None, group=None,
+                    **client_options):
+    """Register this host as its agent would and write ``agent.json``; returns the client (its ``attempts``) and
+    the warning for claim settings it does not apply (or None).
+
+    The identity files are on disk before the console hears of it: if agent.json cannot be written
+    afterwards (a full disk), a retry registers the same machine ID again, not a second one. They are
+    taken back only when nothing can have been registered. ``client_options`` go to ``RegistrationClient``.
+    """
+    install_id, machine_id, identity_files = df.plan_identity(data_folder)
+    install_dir = agent_runner.agent_install_dir(agent_path) if os.path.exists(agent_path) else None
+    body = registration_body(
+        url,
+        machine_id=machine_id,
+        install_id=install_id,
+        version=agent_runner.read_installed_version(install_dir) if install_dir else None,
+        package_type_id=agent_runner.read_package_type_id(install_dir) if install_dir else '',
+        operating_system=operating_system_name(platform.system()))
+    client = RegistrationClient(url, **client_options)
+    written = []
+    try:
+        df.write_identity_files(identity_files, owner, group, written)
+        claim = client.register(body)
+    except (RegistrationError, IOError, OSError) as err:
+        if not isinstance(err, RegistrationError) or err.refused:
+            for path in written:
+                os.unlink(path)
+        raise
+    settings = dict(existing)
+    settings.update({'jwt': claim['jwt'], 'serverUrl': claim['serverUrl'], 'settingsEncryptionKey': claim['localEncryptionKey'],
+                     'serverCertificates': claim['serverCertificates'], 'certificateUrl': claim['certificateUrl']})
+    agent_settings.save_agent_settings(settings_file, settings, passphrase, owner=owner, group=group)
+    return client, unapplied_settings_warning(claim)

@@ -25,12 +25,13 @@ warnings (a stored login that was refused, a token saved unencrypted).
 from ansible_collections.duplicati.fleet.plugins.module_utils.client import connect
 from ansible_collections.duplicati.fleet.plugins.module_utils.connection_options import connection_params, server_argument_spec
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils.module_frame import ModuleFrame
 from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule, mask_urls
 
 MAX_TIMEOUT = 86400
 
 
-class ServerModule(object):
+class ServerModule(ModuleFrame):
     """An ``AnsibleModule`` with the server connection options and a lazily connected client.
 
     :param argument_spec: the module's own options (must not reuse a connection option name).
@@ -45,18 +46,6 @@ class ServerModule(object):
         self._client = None
 
     @property
-    def params(self):
-        return self.module.params
-
-    @property
-    def check_mode(self):
-        return self.module.check_mode
-
-    @property
-    def diff_mode(self):
-        return bool(self.module._diff)
-
-    @property
     def client(self):
         """The ``DuplicatiClient`` for the connection options; it logs in on its first call."""
         if self._client is None:
@@ -66,9 +55,6 @@ class ServerModule(object):
     def connection_params(self):
         """The connection options of this module's parameters."""
         return connection_params(self.params)
-
-    def warn(self, message):
-        self.module.warn(message)
 
     def fail(self, message, **result):
         """Fail with ``message`` (and the client's warnings); credentials inside URLs are masked."""

@@ -23,7 +23,9 @@ thumbprints (``host_certificates``), the server's certificate must be one of the
   key to wherever it points (perhaps another host, perhaps plain http). A 3xx answer
   fails with the target named, so the user can correct ``host_url``.
 * Every failure becomes one ``DuplicatiError`` whose message says what failed and
-  what to do about it. This file is the only place that translates failures.
+  what to do about it. This file is the only place that translates the server's failures.
+* ``send_once`` is the one HTTP exchange of the collection: the console registration
+  (``registration.py``) sends through it too, with its own retry rules and messages.
 """
 
 
@@ -182,6 +184,39 @@ def parse_server_error(body):
     return None, None
 
 
+def send_once(opener, method, url, data, headers, timeout, validate_certs=True, ca_path=None, context=None):
+    """Send one request with ``opener`` (``open_url``): a ``Response`` (any status) or the exception the
+    connection raised. Every HTTP exchange of the collection goes through here; a redirect is never followed,
+    so nothing is sent again to another place. ``opener`` None is ``Request().open`` (it takes the TLS ``context``
+    of a pinned certificate)."""
+    try:
+        handle = (opener or _open_url)(url, data=data, headers=headers, method=method, timeout=timeout,
+                                       validate_certs=validate_certs, ca_path=ca_path, follow_redirects='none',
+                                       use_netrc=False, http_agent='duplicati.fleet', context=context)
+    except HTTPError as exc:
+        try:
+            body = exc.read()
+        except Exception:  # a reset while reading the error body leaves nothing to quote
+            body = b''
+        return Response(exc.code, exc.headers, body or b'', url)
+    except (URLError, UrlsConnectionError, socket.error, ssl.SSLError, ValueError, HTTPException) as exc:
+        return exc
+    try:
+        body = handle.read() if method != 'HEAD' else b''
+        return Response(handle.getcode(), handle.headers, body, url)
+    except (socket.error, ssl.SSLError, HTTPException) as exc:
+        return exc
+    finally:
+        handle.close()
+
+
+def backoff_delay(backoff, max_backoff, retry_number, jitter):
+    """The wait before retry ``retry_number`` (0 first): ``min(max_backoff, backoff * 2**n)``, half of it fixed and
+    half scaled by ``jitter()`` (a ``random()``-like callable), so a fleet does not retry in step."""
+    delay = min(max_backoff, backoff * (2 ** retry_number))
+    return delay / 2.0 + delay / 2.0 * jitter()
+
+
 class Response(object):
     """A completed HTTP exchange: status, headers, body bytes and the cookies set."""
 
@@ -315,30 +350,11 @@ class Transport(object):
 
     def _send_once(self, method, url, data, headers, timeout):
         """A ``Response`` (any status) or the exception the connection raised."""
-        try:
-            handle = self.opener(url, data=data, headers=headers, method=method, timeout=timeout,
-                                 validate_certs=self.validate_certs, ca_path=self.ca_path,
-                                 follow_redirects='none', use_netrc=False, http_agent='duplicati.fleet', context=self.context)
-        except HTTPError as exc:
-            try:
-                body = exc.read()
-            except Exception:  # a reset while reading the error body leaves nothing to quote
-                body = b''
-            return Response(exc.code, exc.headers, body or b'', url)
-        except (URLError, UrlsConnectionError, socket.error, ssl.SSLError, ValueError, HTTPException) as exc:
-            return exc
-        try:
-            body = handle.read() if method != 'HEAD' else b''
-            return Response(handle.getcode(), handle.headers, body, url)
-        except (socket.error, ssl.SSLError, HTTPException) as exc:
-            return exc
-        finally:
-            handle.close()
+        return send_once(self.opener, method, url, data, headers, timeout, self.validate_certs, self.ca_path, self.context)
 
     def _retry_wait(self, outcome, attempts):
         """Seconds to wait before the next try, or None if this outcome is not retried."""
-        delay = min(self.max_backoff, self.backoff * (2 ** (attempts - 1)))
-        delay = delay / 2.0 + delay / 2.0 * self.jitter()
+        delay = backoff_delay(self.backoff, self.max_backoff, attempts - 1, self.jitter)
         if isinstance(outcome, Response):
             if outcome.status not in RETRY_STATUSES:
                 return None
@@ -348,7 +364,7 @@ class Transport(object):
                     return None
                 return after
             return delay
-        if _is_tls_failure(outcome) or isinstance(outcome, ValueError):
+        if is_tls_failure(outcome) or isinstance(outcome, ValueError):
             return None
         return delay
 
@@ -437,7 +453,7 @@ def _reason_of(exc):
     return reason if reason is not None else exc
 
 
-def _is_tls_failure(exc):
+def is_tls_failure(exc):
     reason = _reason_of(exc)
     return isinstance(exc, (SSLValidationError, ssl.SSLError)) or isinstance(reason, ssl.SSLError)
 
@@ -448,7 +464,7 @@ def _explain_connection_error(exc, transport):
     if isinstance(reason, PinnedCertificateError):
         return ('%s' % reason, 'Check the host_certificate option (the SHA1 thumbprint of the server\'s certificate); '
                 'nothing was sent to the server.')
-    if _is_tls_failure(exc):
+    if is_tls_failure(exc):
         return ('the TLS certificate of the server could not be verified (%s)' % reason,
                 'Set ca_path to the CA certificate that signed the server certificate, '
                 'or set validate_certs=false to accept a self-signed certificate.')

@@ -255,83 +255,28 @@ settings_error:
   type: str
 '''
 
-import json
 import os
 
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_host
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
 from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
 from ansible_collections.duplicati.fleet.plugins.module_utils import host_platform
-from ansible_collections.duplicati.fleet.plugins.module_utils import preload as pl
-from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
-from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-from ansible_collections.duplicati.fleet.plugins.module_utils import secrets
-from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule
+from ansible_collections.duplicati.fleet.plugins.module_utils import launchd
+from ansible_collections.duplicati.fleet.plugins.module_utils.agent_module import AgentModule
 
 
-def _package_version(module):
-    """The version the package manager knows for duplicati-agent, or None."""
-    for argv in (['dpkg-query', '-W', '-f=${Version}', 'duplicati-agent'], ['rpm', '-q', '--qf', '%{VERSION}', 'duplicati-agent']):
-        tool = module.get_bin_path(argv[0])
-        if not tool:
-            continue
-        rc, out, err = module.run_command([tool] + argv[1:])
-        if rc == 0 and out.strip():
-            return out.strip()
-    return None
-
-
-def _read_raw_settings(path):
-    try:
-        with open(path, 'rb') as handle:
-            doc = json.loads(handle.read().decode('utf-8-sig'))
-    except (IOError, OSError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
-def _service_state(module, os_name, macos_scope='user', console_uid=None):
-    if os_name == df.LINUX:
-        try:
-            unit = sm.SystemdService(module, sm.SYSTEMD_UNITS['agent'])
-        except DuplicatiError:
-            return {'name': sm.SYSTEMD_UNITS['agent'], 'active': None, 'enabled': None, 'daemon_opts': None}
-        if not unit.exists():
-            return {'name': unit.unit, 'active': None, 'enabled': None, 'daemon_opts': None}
-        status = unit.status()
-        text = unit.options_text('agent')
-        try:
-            opts = sm.parse_daemon_opts(text) if text is not None else None
-        except DuplicatiError:
-            opts = None
-        return {'name': unit.unit, 'active': status['active'], 'enabled': status['enabled'],
-                'daemon_opts': secrets.mask_arguments(opts) if opts is not None else None, 'options_text': text}
-    if os_name == df.MACOS:
-        if macos_scope == 'system':
-            label, plist = sm.LAUNCHD_SYSTEM_DAEMONS['agent']
-            domain = 'system'
-        else:
-            label, plist, dummy = sm.LAUNCHD_PACKAGE_AGENTS['agent']
-            domain = 'gui/%d' % (console_uid if console_uid is not None else os.getuid())
-        job = sm.LaunchdService(module, label, plist, domain)
-        if not job.exists():
-            return {'name': label, 'active': None, 'enabled': None, 'daemon_opts': None}
-        status = job.status()
-        return {'name': label, 'active': status['active'], 'enabled': status['enabled'], 'daemon_opts': None}
-    return {'name': None, 'active': None, 'enabled': None, 'daemon_opts': None}
-
-
-def gather(module):
-    params = module.params
+def gather(host):
+    params = host.params
     facts = host_platform.host_platform()
     os_name = df.normalize_os(facts['system'])
-    console_uid, console_user = sm.console_owner() if os_name == df.MACOS else (None, None)
+    console_uid, console_user = launchd.console_owner() if os_name == df.MACOS else (None, None)
     agent_path = params['agent_path'] or agent_runner.default_agent_path(os_name)
     installed = os.path.isfile(agent_path)
     install_dir = agent_runner.agent_install_dir(agent_path) if installed else None
     version = agent_runner.read_installed_version(install_dir) if install_dir else None
     if installed and not version and not params['agent_path']:
-        version = _package_version(module)
+        version = agent_host.package_version(host.module)
     package_type = (agent_runner.read_package_type_id(install_dir) or None) if install_dir else None
 
     service_folder = None
@@ -339,14 +284,8 @@ def gather(module):
         settings_file = params['settings_file']
     elif params['data_folder']:
         settings_file = os.path.join(params['data_folder'], df.AGENT_SETTINGS_FILENAME)
-    elif os_name == df.LINUX:
-        settings_file, service_folder, dummy = sm.agent_service_paths(sm.agent_options_text(module), install_dir)
     else:
-        home = None
-        if os_name == df.MACOS and params['macos_scope'] == 'user':
-            from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import user_home
-            home = (user_home(console_uid) if console_uid is not None else None) or df.host_home()
-        settings_file = df.service_agent_settings_path(os_name, home=home, macos_scope=params['macos_scope'])
+        settings_file, service_folder, dummy = agent_host.service_paths(host.module, os_name, install_dir, params['macos_scope'])
     folder = params['data_folder'] or service_folder or os.path.dirname(settings_file)
 
     result = {
@@ -354,75 +293,21 @@ def gather(module):
         'architecture': facts['architecture'], 'console_user': console_user,
         'installed': installed, 'agent_path': agent_path, 'install_dir': install_dir,
         'version': version, 'package_type': package_type, 'data_folder': folder, 'settings_file': settings_file,
-        'settings_exists': os.path.isfile(settings_file), 'settings_encrypted': False, 'registered': False,
-        'server_url': None, 'certificate_expiry': None,
         'machine_id': df.read_machine_id(folder) or None if os.path.isdir(folder) else None,
         'install_id': df.read_install_id(folder) or None if os.path.isdir(folder) else None,
     }
-    raw = _read_raw_settings(settings_file) if result['settings_exists'] else None
-    if raw is not None:
-        lowered = dict((str(k).lower(), v) for k, v in raw.items())
-        result['settings_encrypted'] = any(isinstance(lowered.get(k.lower()), str) and lowered[k.lower()].startswith('enc-v1:')
-                                           for k in agent_settings.ENCRYPTED_KEYS)
-    if result['settings_exists']:
-        try:
-            settings = agent_settings.load_agent_settings(settings_file, params['settings_passphrase'])
-        except DuplicatiError as err:
-            result['settings_error'] = str(err)
-            # The token is there even if it cannot be decrypted: the agent would ask for the passphrase, not register.
-            jwt = (dict((str(k).lower(), v) for k, v in (raw or {}).items())).get('jwt')
-            result['registered'] = isinstance(jwt, str) and jwt.strip() != ''
-            settings = None
-        if settings is not None:
-            result['registered'] = agent_settings.is_registered(settings)
-            expiry = agent_settings.certificate_expiry(settings)
-            result['certificate_expiry'] = expiry.isoformat() if expiry is not None else None
-        if raw is not None and result['registered']:
-            url = dict((str(k).lower(), v) for k, v in raw.items()).get('serverurl')
-            result['server_url'] = url if isinstance(url, str) and url else None
-    result['service'] = _service_state(module, os_name, params['macos_scope'], console_uid)
+    result.update(agent_settings.settings_facts(settings_file, params['settings_passphrase']))
+    result['service'] = agent_host.service_state(host.module, os_name, params['macos_scope'], console_uid)
     options_text = result['service'].pop('options_text', None)
     if params['desired'] is not None:
-        result['differences'] = differences(params['desired'], result, options_text)
+        result['differences'] = agent_host.differences(params['desired'], result, options_text)
         result['converged'] = not result['differences']
     return result
 
 
-def differences(desired, state, options_text):
-    """What of ``desired`` the host (``state``, as gathered) is not, each in a short sentence."""
-    found = []
-    version = desired['version']
-    if version is not None:
-        if not state['installed']:
-            found.append('the agent is not installed')
-        elif version == 'latest':
-            found.append('the latest version is known only from the package index')
-        elif version and state['version'] != version:
-            found.append('version %s is installed, not %s' % (state['version'], version))
-    if 'settings_error' in state:
-        found.append('agent.json cannot be read')
-    elif desired['registered'] is not None:
-        if state['registered'] != desired['registered']:
-            found.append('the agent is %sregistered' % ('' if state['registered'] else 'not '))
-    if desired['preload'] is not None:
-        difference = pl.preload_difference(desired['preload_path'] or pl.default_preload_path(), json.loads(desired['preload']),
-                                           desired['preload_mode'], desired['preload_owner'])
-        if difference:
-            found.append(difference)
-    if desired['service']:
-        service = state['service']
-        if not service['active']:
-            found.append('the service is not running')
-        if not service['enabled']:
-            found.append('the service is not enabled')
-        if not sm.options_file_holds(options_text, desired['daemon_opts']):
-            found.append('the service options differ')
-    return found
-
-
 def main():
-    module = MaskingModule(
-        argument_spec=dict(
+    AgentModule(
+        dict(
             agent_path=dict(type='path'),
             settings_file=dict(type='path'),
             settings_passphrase=dict(type='str', no_log=True),
@@ -439,13 +324,8 @@ def main():
                 version=dict(type='str'),
             )),
         ),
-        supports_check_mode=True,
-    )
-    try:
-        result = gather(module)
-    except DuplicatiError as err:
-        module.fail_json(msg=str(err))
-    module.exit_json(**result)
+        io_failure='Failed to read the Duplicati Agent facts',
+    ).execute(gather)
 
 
 if __name__ == '__main__':

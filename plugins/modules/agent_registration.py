@@ -193,54 +193,37 @@ attempts:
 '''
 
 import os
-import platform
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_host
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
 from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
 from ansible_collections.duplicati.fleet.plugins.module_utils import registration
-from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
-from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import (
-    ensure_private_directory,
-    file_lock,
-    resolve_gid,
-    resolve_uid,
-    user_home,
-    write_atomic,
-)
+from ansible_collections.duplicati.fleet.plugins.module_utils.agent_module import AgentModule
+from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import ensure_private_directory, file_lock
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule
 
 
-def _host_os():
-    return df.normalize_os(platform.system())
-
-
-def _console_user_home():
-    try:
-        return user_home(os.stat('/dev/console').st_uid)
-    except OSError:
-        return df.host_home()
-
-
-def default_paths(module, params):
-    """``(agent.json, data folder, overridden)`` of the agent service when the task names neither."""
+def _paths(host):
+    """``(agent.json, data folder)``; the data folder of the service's options is handed to the agent run here."""
+    params = host.params
+    if params['settings_file']:
+        return params['settings_file'], params['data_folder'] or os.path.dirname(params['settings_file'])
     if params['data_folder']:
-        return os.path.join(params['data_folder'], df.AGENT_SETTINGS_FILENAME), params['data_folder'], True
-    os_name = _host_os()
-    if os_name == df.LINUX:
-        agent_path = params['agent_path'] or agent_runner.default_agent_path(os_name)
-        install_dir = agent_runner.agent_install_dir(agent_path) if os.path.exists(agent_path) else None
-        return sm.agent_service_paths(sm.agent_options_text(module), install_dir)
-    home = _console_user_home() if os_name == df.MACOS else None
-    settings_file = df.service_agent_settings_path(os_name, home=home)
-    return settings_file, os.path.dirname(settings_file), False
+        return os.path.join(params['data_folder'], df.AGENT_SETTINGS_FILENAME), params['data_folder']
+    os_name = agent_host.host_os()
+    agent_path = params['agent_path'] or agent_runner.default_agent_path(os_name)
+    settings_file, folder, overridden = agent_host.service_paths(host.module, os_name, agent_host.install_dir(agent_path))
+    if overridden:
+        params['data_folder'] = folder
+    return settings_file, folder
 
 
-def _state(settings):
-    return {'registered': agent_settings.is_registered(settings), 'server_url': settings.get('serverUrl') or None}
+def _state(settings_file, passphrase):
+    settings = agent_settings.load_agent_settings(settings_file, passphrase)
+    return {'registered': agent_settings.is_registered(settings), 'server_url': settings.get('serverUrl') or None}, settings
 
 
 def _machine_id(folder):
@@ -250,183 +233,75 @@ def _machine_id(folder):
         return None
 
 
-def planned_identity(folder):
-    """The install and machine IDs the agent would use, and the identity files still to write.
+def _remove(host, settings_file, result):
+    result.update(registered=False, server_url=None)
+    if os.path.exists(settings_file):
+        result.update(changed=True, diff={'before': {'registered': True, 'settings_file': settings_file}, 'after': {'registered': False}})
+        if not host.check_mode:
+            try:
+                os.unlink(settings_file)
+            except OSError as err:
+                raise DuplicatiError('Cannot remove %s: %s' % (settings_file, err.strerror or err))
+    return result
 
-    Nothing is written here. ``register_native`` writes the files before it registers and
-    removes them again when the console refuses, so a refused registration leaves the host
-    as it was and an interrupted one is retried with the same machine ID.
-    """
-    files = {}
-    install_id = df.read_install_id(folder)
-    install_path = os.path.join(folder, df.INSTALL_ID_FILENAME)
-    if not os.path.isfile(install_path):
-        legacy = os.path.join(folder, 'updates', df.INSTALL_ID_FILENAME)
-        if os.path.isfile(legacy):
-            with open(legacy, 'rb') as handle:
-                content = handle.read()
-        else:
-            content = df.install_id_file_text().encode('utf-8')
-        files[install_path] = content
-        install_id = df.first_nonblank_line(content.decode('utf-8-sig', 'replace'))
-    machine_path = os.path.join(folder, df.MACHINE_ID_FILENAME)
-    if os.path.isfile(machine_path):
-        machine_id = df.read_machine_id(folder)
+
+def _register(host, settings_file, folder, url, settings):
+    params = host.params
+    if params['method'] == 'native':
+        client, warning = registration.register_native(
+            settings_file, folder, url, settings, params['agent_path'], params['settings_passphrase'], params['owner'],
+            params['group'], timeout=params['timeout'], retries=params['retries'], validate_certs=params['validate_certs'],
+            ca_path=params['ca_path'])
+        attempts = {'attempts': client.attempts}
     else:
-        content = df.machine_id_file_text(install_id)
-        files[machine_path] = content.encode('utf-8')
-        machine_id = df.first_nonblank_line(content)
-    return install_id, machine_id, files
-
-
-def register_native(module, params, settings_file, folder, url, existing):
-    owner, group = params['owner'], params['group']
-    install_id, machine_id, identity_files = planned_identity(folder)
-    install_dir = agent_runner.agent_install_dir(params['agent_path']) if os.path.exists(params['agent_path']) else None
-    body = registration.registration_body(
-        url,
-        machine_id=machine_id,
-        install_id=install_id,
-        version=agent_runner.read_installed_version(install_dir) if install_dir else None,
-        package_type_id=agent_runner.read_package_type_id(install_dir) if install_dir else '',
-        operating_system=registration.operating_system_name(platform.system()))
-    client = registration.RegistrationClient(url, timeout=params['timeout'], retries=params['retries'],
-                                             validate_certs=params['validate_certs'], ca_path=params['ca_path'])
-    # The identity is on disk before the console hears of it: if agent.json cannot be written
-    # afterwards (a full disk), a retry registers the same machine ID again, not a second one.
-    written = []
-    try:
-        for path, content in sorted(identity_files.items()):
-            write_atomic(path, content, mode=0o600, owner=owner, group=group)
-            written.append(path)
-        claim = client.register(body)
-    except (registration.RegistrationError, IOError, OSError) as err:
-        # Only when nothing can have been registered are new identity files taken back.
-        if not isinstance(err, registration.RegistrationError) or err.refused:
-            for path in written:
-                os.unlink(path)
-        raise
-    settings = dict(existing)
-    settings.update({'jwt': claim['jwt'], 'serverUrl': claim['serverUrl'], 'settingsEncryptionKey': claim['localEncryptionKey'],
-                     'serverCertificates': claim['serverCertificates'], 'certificateUrl': claim['certificateUrl']})
-    agent_settings.save_agent_settings(settings_file, settings, params['settings_passphrase'], owner=owner, group=group)
-    warning = registration.unapplied_settings_warning(claim)
+        warning = agent_runner.register_with_agent(
+            params['agent_path'], url, settings_file, params['settings_passphrase'], params['data_folder'],
+            params['url_handover'], params['timeout'], params['force'], params['owner'], params['group'])
+        attempts = {}
     if warning:
-        module.warn(warning)
-    return {'attempts': client.attempts}
+        host.warn(warning)
+    return attempts
 
 
-def _saved_registration(settings_file, passphrase):
-    """Whether ``settings_file`` holds a registration now (False when it is absent or unreadable)."""
-    try:
-        return agent_settings.is_registered(agent_settings.load_agent_settings(settings_file, passphrase))
-    except DuplicatiError:
-        return False
-
-
-def register_with_agent(module, params, settings_file, url, force):
-    """Run the agent; with ``force`` the old file is set aside and restored if the agent fails.
-
-    The agent's ``RegisterAsync`` (Duplicati/Agent/Program.cs) saves agent.json as soon as the
-    console has claimed the machine, and only then hands claim ``settings`` to its local server
-    (``OnControlAsync`` -> ``WaitForServerAsync``), which is started after ``RegisterAsync``
-    returns: with such settings ``run --agent-register-only`` never exits. So when the run fails
-    or times out, a ``jwt`` the agent saved means it registered: that is reported (with a
-    warning) and the old file is not restored over it.
-    """
-    aside = None
-    if force and os.path.exists(settings_file):
-        aside = '%s.%s.previous' % (settings_file, os.urandom(4).hex())
-        os.replace(settings_file, aside)
-    try:
-        try:
-            agent_runner.run_agent_registration(
-                params['agent_path'], url, settings_file=settings_file, passphrase=params['settings_passphrase'],
-                data_folder=params['data_folder'], handover=params['url_handover'], timeout=params['timeout'])
-        except agent_runner.AgentRunError as err:
-            if not _saved_registration(settings_file, params['settings_passphrase']):
-                raise
-            module.warn('The Duplicati Agent saved its registration in %s but did not finish (%s); the registration is kept. '
-                        'An agent that received settings with the claim waits for its local server to apply them, and that '
-                        'server does not run with --agent-register-only: those settings were not applied by this run.'
-                        % (settings_file, err.message.rstrip('.')))
-        settings = agent_settings.load_agent_settings(settings_file, params['settings_passphrase'])
-        if not agent_settings.is_registered(settings):
-            raise DuplicatiError('The Duplicati Agent exited without an error but %s holds no registration' % settings_file)
-    except Exception:
-        if aside is not None:
-            os.replace(aside, settings_file)
-            aside = None
-        raise
-    finally:
-        if aside is not None:
-            os.unlink(aside)
-    if params['owner'] or params['group']:
-        os.chown(settings_file, resolve_uid(params['owner']), resolve_gid(params['group']))
-    return {}
-
-
-def run(module):
-    params = module.params
-    if params['settings_file']:
-        settings_file = params['settings_file']
-        folder = params['data_folder'] or os.path.dirname(settings_file)
-    else:
-        settings_file, folder, overridden = default_paths(module, params)
-        if overridden:
-            # The agent run here gets the service's data folder, as its options give it to the service.
-            params['data_folder'] = folder
-    result = {'changed': False, 'settings_file': settings_file, 'method': None}
-
+def run(host):
+    params = host.params
+    if params['timeout'] <= 0:
+        raise DuplicatiError('timeout must be a positive number of seconds')
+    if params['retries'] < 0:
+        raise DuplicatiError('retries must be 0 or more')
+    settings_file, folder = _paths(host)
+    result = {'changed': False, 'settings_file': settings_file, 'method': None, 'machine_id': _machine_id(folder)}
     if params['state'] == 'absent':
-        present = os.path.exists(settings_file)
-        result.update(registered=False, server_url=None, machine_id=_machine_id(folder))
-        if present:
-            result['changed'] = True
-            result['diff'] = {'before': {'registered': True, 'settings_file': settings_file}, 'after': {'registered': False}}
-            if not module.check_mode:
-                try:
-                    os.unlink(settings_file)
-                except OSError as err:
-                    raise DuplicatiError('Cannot remove %s: %s' % (settings_file, err.strerror or err))
-        return result
+        return _remove(host, settings_file, result)
 
-    settings = agent_settings.load_agent_settings(settings_file, params['settings_passphrase'])
-    before = _state(settings)
-    result.update(registered=before['registered'], server_url=before['server_url'], machine_id=_machine_id(folder))
+    before, settings = _state(settings_file, params['settings_passphrase'])
+    result.update(before)
     if before['registered'] and not params['force']:
         return result
-
     url = registration.check_registration_url(params['registration_url'])
-    if not params['agent_path']:
-        params['agent_path'] = agent_runner.default_agent_path(_host_os())
+    params['agent_path'] = params['agent_path'] or agent_runner.default_agent_path(agent_host.host_os())
     result.update(changed=True, registered=True, method=params['method'],
                   diff={'before': before, 'after': {'registered': True, 'server_url': '(assigned by the console)'}})
-    if module.check_mode:
+    if host.check_mode:
         return result
 
     ensure_private_directory(folder, owner=params['owner'], group=params['group'])
     with file_lock(settings_file, timeout=max(60, params['timeout'])):
         # Another run may have registered this file while we waited for the lock.
-        settings = agent_settings.load_agent_settings(settings_file, params['settings_passphrase'])
-        if agent_settings.is_registered(settings) and not params['force']:
-            after = _state(settings)
-            result.update(changed=False, server_url=after['server_url'], method=None, machine_id=_machine_id(folder))
-            result.pop('diff', None)
+        now, settings = _state(settings_file, params['settings_passphrase'])
+        if now['registered'] and not params['force']:
+            result.update(changed=False, server_url=now['server_url'], method=None, machine_id=_machine_id(folder))
+            result.pop('diff')
             return result
-        if params['method'] == 'native':
-            result.update(register_native(module, params, settings_file, folder, url, settings))
-        else:
-            result.update(register_with_agent(module, params, settings_file, url, params['force']))
-    after = _state(agent_settings.load_agent_settings(settings_file, params['settings_passphrase']))
-    result.update(server_url=after['server_url'], machine_id=_machine_id(folder))
-    result['diff']['after'] = after
+        result.update(_register(host, settings_file, folder, url, settings))
+    result['diff']['after'], dummy = _state(settings_file, params['settings_passphrase'])
+    result.update(server_url=result['diff']['after']['server_url'], machine_id=_machine_id(folder))
     return result
 
 
 def main():
-    module = MaskingModule(
-        argument_spec=dict(
+    AgentModule(
+        dict(
             registration_url=dict(type='str', no_log=True, fallback=(env_fallback, ['DUPLICATI_REGISTRATION_URL'])),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             settings_file=dict(type='path'),
@@ -443,21 +318,9 @@ def main():
             validate_certs=dict(type='bool', default=True),
             ca_path=dict(type='path'),
         ),
-        supports_check_mode=True,
-    )
-    url = module.params['registration_url']
-    try:
-        if module.params['timeout'] <= 0:
-            raise DuplicatiError('timeout must be a positive number of seconds')
-        if module.params['retries'] < 0:
-            raise DuplicatiError('retries must be 0 or more')
-        result = run(module)
-    except DuplicatiError as err:
-        module.fail_json(msg=agent_runner.mask_secrets(str(err), url, module.params['settings_passphrase']))
-    except (IOError, OSError) as err:
-        module.fail_json(msg=agent_runner.mask_secrets('Failed to register the Duplicati Agent: %s' % err, url,
-                                                       module.params['settings_passphrase']))
-    module.exit_json(**result)
+        io_failure='Failed to register the Duplicati Agent',
+        secret_urls=('registration_url',),
+    ).execute(run)
 
 
 if __name__ == '__main__':

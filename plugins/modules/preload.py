@@ -154,137 +154,37 @@ warnings_preload:
   elements: str
 '''
 
-import copy
 import os
 
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_host
 from ansible_collections.duplicati.fleet.plugins.module_utils import preload as pl
-from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import file_lock, write_atomic
-from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule
+from ansible_collections.duplicati.fleet.plugins.module_utils.agent_module import AgentModule
+from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import file_lock
 
 
-def _given(params):
-    return dict((s, params[s]) for s in pl.SECTIONS if params[s] is not None)
-
-
-def remove_entries(document, given):
-    """``document`` without the names in ``given``; an empty entry removes the executable's whole entry."""
-    result = copy.deepcopy(document)
-    for section, body in given.items():
-        if not isinstance(body, dict):
-            raise DuplicatiError('%s must be a dict keyed by executable name' % section)
-        target = result.get(section)
-        for exe, entry in body.items():
-            pl.validate_executable_key(exe, section)
-            if not isinstance(target, dict) or exe not in target:
-                continue
-            if not entry:
-                del target[exe]
-                continue
-            if section == 'args':
-                if not isinstance(entry, list):
-                    raise DuplicatiError('args.%s must be a list of option names to remove' % exe)
-                names = set(pl.argument_name(str(a)).lower() for a in entry)
-                target[exe] = [a for a in target[exe] if pl.argument_name(a).lower() not in names]
-            else:
-                key = pl.name_key(section)
-                names = set(key(str(n)) for n in (entry.keys() if isinstance(entry, dict) else entry))
-                target[exe] = dict((k, v) for k, v in target[exe].items() if key(k) not in names)
-            if not target[exe]:
-                del target[exe]
-        if isinstance(target, dict) and not target:
-            del result[section]
-    return result
-
-
-def run(module):
-    """Converge preload.json under its lock, so two runs on one host never lose an update.
-
-    A first pass in check mode validates the input and finds out whether anything changes;
-    only then is the folder created and the lock taken (a rejected or idempotent run
-    leaves no trace), and the change is worked out again under the lock.
-    """
-    params = module.params
-    path = params['path'] or pl.default_preload_path()
+def run(host):
+    """Plan the change of preload.json, and apply it under the file's lock, so two runs on one host never lose an
+    update. A rejected or idempotent run leaves no trace (no folder, no lock file); under the lock the change is
+    planned again from the file as it is then."""
+    params = host.params
+    path = params['path'] or agent_host.default_preload_path()
     if os.path.islink(path):
         path = os.path.realpath(path)
-    pl.file_mode(params['mode'])  # a bad mode fails before anything else
-    real_run = not module.check_mode
-    module.check_mode = True
-    try:
-        planned = converge(module, path)
-    finally:
-        module.check_mode = not real_run
-    if not real_run or not planned['changed']:
-        return planned
+    wanted = dict(given=pl.given_sections(params), state=params['state'], merge=params['merge'],
+                  mode=pl.file_mode(params['mode']), owner=params['owner'], group=params['group'])
+    change = pl.plan_change(path, **wanted)
+    if host.check_mode or not change.result['changed']:
+        return change.result
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
         os.makedirs(folder, 0o755)
     with file_lock(path):
-        return converge(module, path)
-
-
-def converge(module, path):
-    params = module.params
-    mode = pl.file_mode(params['mode'])
-    given = _given(params)
-    result = {'changed': False, 'path': path}
-
-    existing, warnings = None, []
-    if os.path.exists(path):
-        try:
-            existing, warnings = pl.read_preload_file(path)
-        except DuplicatiError:
-            if params['state'] == 'present' and not params['merge']:
-                existing = None  # a broken file is replaced as a whole
-            else:
-                raise
-    if warnings:
-        result['warnings_preload'] = warnings
-
-    if params['state'] == 'absent':
-        new = remove_entries(existing, given) if given and existing is not None else None
-        if given and existing is None:
-            new = None
-    elif params['merge']:
-        new = pl.merge_preload(existing or {}, pl.string_values(given))
-    else:
-        new = pl.replace_preload(pl.string_values(given))
-
-    if params['state'] == 'absent' and not given:
-        content_changed = os.path.exists(path)
-    else:
-        content_changed = new != existing
-    result['preload'] = pl.mask_preload(new) if new is not None else None
-    if content_changed:
-        result['changed'] = True
-        result['diff'] = {
-            'before': pl.render_preload(pl.mask_preload(existing)) if existing is not None else '',
-            'after': pl.render_preload(pl.mask_preload(new)) if new is not None else '',
-            'before_header': path, 'after_header': path,
-        }
-        if not module.check_mode:
-            if params['backup'] and os.path.exists(path):
-                result['backup_file'] = module.backup_local(path)
-            if new is None:
-                os.unlink(path)
-            else:
-                folder = os.path.dirname(path)
-                if not os.path.isdir(folder):
-                    os.makedirs(folder, 0o755)
-                write_atomic(path, pl.render_preload(new), mode=mode, owner=params['owner'], group=params['group'])
-    if new is not None and os.path.exists(path):
-        changed = module.set_mode_if_different(path, mode, result['changed'])
-        changed = module.set_owner_if_different(path, params['owner'], changed)
-        result['changed'] = module.set_group_if_different(path, params['group'], changed)
-    elif new is not None and module.check_mode:
-        result['changed'] = True
-    return result
+        return pl.plan_change(path, **wanted).apply(host.module, params['backup'])
 
 
 def main():
-    module = MaskingModule(
-        argument_spec=dict(
+    AgentModule(
+        dict(
             path=dict(type='path'),
             args=dict(type='dict', no_log=False),
             env=dict(type='dict', no_log=False),
@@ -296,15 +196,8 @@ def main():
             mode=dict(type='raw', default='0600'),
             backup=dict(type='bool', default=False),
         ),
-        supports_check_mode=True,
-    )
-    try:
-        result = run(module)
-    except DuplicatiError as err:
-        module.fail_json(msg=str(err))
-    except (IOError, OSError) as err:
-        module.fail_json(msg='Failed to update preload.json: %s' % err)
-    module.exit_json(**result)
+        io_failure='Failed to update preload.json',
+    ).execute(run)
 
 
 if __name__ == '__main__':

@@ -41,6 +41,19 @@ options:
   enabled:
     description: Whether the service starts at boot (systemd) or at load (launchd). Omit to leave it as it is.
     type: bool
+  masked:
+    description:
+      - Whether the systemd unit is masked (linked to C(/dev/null), so that nothing can start it), as
+        O(ansible.builtin.systemd_service#module:masked). Omit to leave it as it is.
+      - V(false) unmasks a masked unit (C(systemctl unmask)) before it is enabled or started.
+      - V(true) stops the unit and then masks it (C(systemctl mask)); it cannot go with O(state=started),
+        O(state=restarted) or O(enabled=true). A unit that is not installed yet can be masked.
+      - A masked unit is neither started nor enabled by systemd, so with O(masked) omitted, O(state=started),
+        O(state=restarted) or O(enabled=true) on a masked unit fail before anything changes.
+      - On macOS launchd has no masks, so V(false) holds already and is accepted, and V(true) is an error (use
+        O(enabled=false) there). Windows hosts do not run this module; the role C(duplicati.fleet.duplicati_agent) uses
+        M(ansible.windows.win_service) there.
+    type: bool
   daemon_opts:
     description:
       - The arguments given to the service binary after C(run) (agent) or as its only arguments (server), for
@@ -55,6 +68,7 @@ options:
     description:
       - Path of the options file (Linux). Default is the C(EnvironmentFile) of the installed unit, else
         C(/etc/default/...) on deb systems and C(/etc/sysconfig/...) on rpm systems.
+      - systemd does not read the file of a masked unit, so for a masked unit the default is the package's path.
     type: path
   macos_scope:
     description:
@@ -78,7 +92,9 @@ attributes:
     description: Computes the options file and the service actions; nothing is written and no service is touched.
   diff_mode:
     support: full
-    description: The options file (or launchd plist) before and after, with secret values masked.
+    description:
+      - The options file (or launchd plist) before and after, with secret values masked.
+      - "When O(masked) changes the unit, the diff also says so (for example C(duplicati-agent.service: masked -> unmasked))."
 '''
 
 EXAMPLES = r'''
@@ -96,6 +112,18 @@ EXAMPLES = r'''
     name: server
     state: stopped
     enabled: false
+
+- name: Unmask the agent's unit (someone ran systemctl mask on it), then enable and start it
+  duplicati.fleet.service:
+    name: agent
+    masked: false
+    enabled: true
+    state: started
+
+- name: Keep the Duplicati server from being started at all on this host
+  duplicati.fleet.service:
+    name: server
+    masked: true
 
 - name: Restart the agent (for example after changing preload.json)
   duplicati.fleet.service:
@@ -137,8 +165,12 @@ active:
   returned: when the service is installed
   type: bool
 enabled:
-  description: Whether the service is enabled after this call (predicted in check mode).
+  description: Whether the service is enabled after this call (predicted in check mode). A masked unit is not enabled.
   returned: when the service is installed
+  type: bool
+masked:
+  description: Whether the systemd unit is masked after this call (predicted in check mode).
+  returned: on Linux
   type: bool
 service:
   description: The systemd unit or launchd label.
@@ -147,198 +179,35 @@ service:
   sample: duplicati-agent.service
 '''
 
-import os
 import platform
 
-from ansible_collections.duplicati.fleet.plugins.module_utils.atomic_file import write_atomic
-from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
-from ansible_collections.duplicati.fleet.plugins.module_utils import secrets
-from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import MaskingModule
-from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
+from ansible_collections.duplicati.fleet.plugins.module_utils import launchd
+from ansible_collections.duplicati.fleet.plugins.module_utils import systemd
+from ansible_collections.duplicati.fleet.plugins.module_utils.agent_module import AgentModule
 
 
-def _read(path):
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
-
-
-def _masked_text(text, args):
-    """The options file text for a diff, secrets masked."""
-    if text is None:
-        return ''
-    parsed = sm.parse_daemon_opts(text)
-    if parsed and secrets.secret_argument_names(parsed):
-        return sm.render_options_file(text, secrets.mask_arguments(parsed))
-    return text
-
-
-def _masked_plist(data):
-    """A launchd plist for a diff, the values of secret program arguments masked."""
-    if not data:
-        return ''
-    return secrets.mask_text(data.decode('utf-8', 'replace'), secrets.secret_values(sm.plist_program_arguments(data) or []))
-
-
-def _predict(status, actions):
-    active, enabled = status['active'], status['enabled']
-    for action in actions:
-        if action in ('start', 'restart'):
-            active = True
-        elif action == 'stop':
-            active = False
-        elif action == 'enable':
-            enabled = True
-        elif action == 'disable':
-            enabled = False
-    return active, enabled
-
-
-def converge_systemd(module, params):
-    name = params['name']
-    unit = sm.SystemdService(module, sm.SYSTEMD_UNITS[name])
-    installed = unit.exists()
-    wants_service = params['state'] is not None or params['enabled'] is not None
-    if not installed and wants_service:
-        raise DuplicatiError('The %s service is not installed on this host' % unit.unit,
-                             hint='Install the Duplicati package first.')
-    path = params['options_file'] or unit.options_file(name)
-    result = {'options_file': path, 'service': unit.unit, 'options_changed': False}
-    old_bytes = _read(path)
-    try:
-        old_text = old_bytes.decode('utf-8') if old_bytes is not None else None
-    except UnicodeDecodeError as err:
-        raise DuplicatiError('Cannot read the options of %s: it is not UTF-8 text (byte %d)' % (path, err.start),
-                             hint='Fix or remove the file; the module does not rewrite a file it cannot read.')
-    try:
-        current = sm.parse_daemon_opts(old_text) if old_text is not None else None
-    except DuplicatiError as err:
-        if params['daemon_opts'] is None:
-            raise DuplicatiError('Cannot read the options of %s: %s' % (path, err))
-        current = None
-    wanted = params['daemon_opts']
-    options_changed = False
-    if wanted is not None:
-        new_text = sm.render_options_file(old_text, wanted)
-        options_changed = (current or []) != wanted
-        file_changed = new_text != old_text
-        if secrets.secret_argument_names(wanted):
-            module.warn('daemon_opts hold %s: every local user can read them on the process list. '
-                        'Put secrets into preload.json (duplicati.fleet.preload) instead.' % ', '.join(secrets.secret_argument_names(wanted)))
-        if file_changed:
-            result['diff'] = {'before': _masked_text(old_text, current), 'after': _masked_text(new_text, wanted),
-                              'before_header': path, 'after_header': path}
-            if not module.check_mode:
-                folder = os.path.dirname(path)
-                if not os.path.isdir(folder):
-                    raise DuplicatiError('Cannot write %s: the folder %s does not exist' % (path, folder))
-                if old_bytes is not None:
-                    mode = os.stat(path).st_mode & 0o7777
-                else:
-                    mode = 0o600 if secrets.secret_argument_names(wanted) else 0o644
-                if secrets.secret_argument_names(wanted):
-                    mode &= 0o700
-                write_atomic(path, new_text, mode=mode)
-            result['options_changed'] = True
-        current = wanted
-    result['daemon_opts'] = secrets.mask_arguments(current) if current is not None else None
-    actions = []
-    if installed:
-        status = unit.status()
-        actions = sm.plan_actions(status['active'], status['enabled'], params['state'], params['enabled'], options_changed)
-        if not module.check_mode:
-            for action in actions:
-                unit.apply(action)
-        result['active'], result['enabled'] = _predict(status, actions)
-    result['actions'] = actions
-    result['changed'] = bool(actions) or result['options_changed']
-    return result
-
-
-def _console_uid():
-    uid = sm.console_owner()[0]
-    return uid if uid is not None else os.getuid()
-
-
-def converge_launchd(module, params):
-    name = params['name']
-    label, plist, default_args = sm.LAUNCHD_PACKAGE_AGENTS[name]
-    package_args = sm.plist_program_arguments(_read(plist) or b'') or list(default_args)
-    base = package_args[:len(default_args)]
-    result = {'options_changed': False}
-    actions = []
-    if params['macos_scope'] == 'system':
-        label, path = sm.LAUNCHD_SYSTEM_DAEMONS[name]
-        job = sm.LaunchdService(module, label, path, 'system')
-        old = _read(path)
-        current = sm.plist_program_arguments(old)[len(base):] if old and sm.plist_program_arguments(old) else None
-        wanted = params['daemon_opts'] if params['daemon_opts'] is not None else (current or [])
-        new = sm.launchd_plist(label, base + wanted)
-        if new != old:
-            result['options_changed'] = True
-            result['diff'] = {'before': _masked_plist(old), 'after': _masked_plist(new),
-                              'before_header': path, 'after_header': path}
-            if not module.check_mode:
-                write_atomic(path, new, mode=0o644, owner=0, group=0)
-        package_job = sm.LaunchdService(module, sm.LAUNCHD_PACKAGE_AGENTS[name][0], plist, 'gui/%d' % _console_uid())
-        if params['state'] in ('started', 'restarted') and os.path.exists(plist) and package_job.is_loaded():
-            actions.append('bootout package LaunchAgent')
-            if not module.check_mode:
-                package_job.apply('stop')
-                package_job.apply('disable')
-    else:
-        path = plist
-        job = sm.LaunchdService(module, label, path, 'gui/%d' % _console_uid())
-        if not os.path.exists(path):
-            raise DuplicatiError('The launchd job %s is not installed (%s is missing)' % (label, path),
-                                 hint='Install the Duplicati package first, or use macos_scope=system.')
-        current = package_args[len(base):]
-        wanted = params['daemon_opts']
-        if wanted is not None and wanted != current:
-            old = _read(path)
-            new = sm.launchd_plist(label, base + wanted, keep_alive=False)
-            result['options_changed'] = True
-            result['diff'] = {'before': _masked_plist(old), 'after': _masked_plist(new), 'before_header': path, 'after_header': path}
-            if not module.check_mode:
-                write_atomic(path, new, mode=0o644, owner=0, group=0)
-    result['options_file'] = path
-    result['service'] = label
-    effective = params['daemon_opts'] if params['daemon_opts'] is not None else current
-    result['daemon_opts'] = secrets.mask_arguments(effective) if effective is not None else None
-    status = job.status() if job.exists() or module.check_mode else {'active': False, 'enabled': False}
-    planned = sm.plan_actions(status['active'], status['enabled'], params['state'], params['enabled'], result['options_changed'])
-    if not module.check_mode:
-        for action in planned:
-            job.apply(action)
-    result['active'], result['enabled'] = _predict(status, planned)
-    result['actions'] = actions + planned
-    result['changed'] = bool(result['actions']) or result['options_changed']
-    return result
+def run(host):
+    params = host.params
+    wanted = dict(state=params['state'], enabled=params['enabled'], daemon_opts=params['daemon_opts'], masked=params['masked'])
+    if platform.system() == 'Darwin':
+        return launchd.converge(host.module, params['name'], macos_scope=params['macos_scope'], **wanted)
+    return systemd.converge(host.module, params['name'], options_file=params['options_file'], **wanted)
 
 
 def main():
-    module = MaskingModule(
-        argument_spec=dict(
+    AgentModule(
+        dict(
             name=dict(type='str', required=True, choices=['agent', 'server']),
             state=dict(type='str', choices=['started', 'stopped', 'restarted']),
             enabled=dict(type='bool'),
+            masked=dict(type='bool'),
             daemon_opts=dict(type='list', elements='str'),
             options_file=dict(type='path'),
             macos_scope=dict(type='str', choices=['user', 'system'], default='user', aliases=['scope'],
                              deprecated_aliases=[dict(name='scope', version='2.0.0', collection_name='duplicati.fleet')]),
         ),
-        supports_check_mode=True,
-    )
-    try:
-        if platform.system() == 'Darwin':
-            result = converge_launchd(module, module.params)
-        else:
-            result = converge_systemd(module, module.params)
-    except DuplicatiError as err:
-        module.fail_json(msg=str(err))
-    module.exit_json(**result)
+        io_failure='Failed to manage the Duplicati service',
+    ).execute(run)
 
 
 if __name__ == '__main__':

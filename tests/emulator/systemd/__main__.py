@@ -3,9 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """``python -m ansible_collections.duplicati.fleet.tests.emulator.systemd VERB [UNIT] [--no-pager] [-p PROPS]``.
 
-``mask`` links ``etc/systemd/system/UNIT`` to ``/dev/null`` (also for a unit that is not installed yet) and
-``unmask`` removes that link, as systemctl does; a masked unit reports ``LoadState=masked`` and
-``UnitFileState=masked``, and ``start``/``restart``/``enable`` refuse it with systemctl's messages.
+``mask`` links ``etc/systemd/system/UNIT`` to ``/dev/null`` (also for a unit that is not installed yet; a real file
+there is refused) and ``unmask`` removes that link, as systemctl does (systemd's ``unit_file_mask`` and
+``unit_file_unmask``, src/shared/install.c). Neither starts nor stops the unit, and the enablement is kept behind
+the mask, so an unmasked unit is as enabled as before. A masked unit reports ``LoadState=masked`` and
+``UnitFileState=masked`` (``is-enabled`` prints ``masked``, exit 1); ``enable`` refuses it ("Unit file ... is
+masked.") and so does every job but ``stop`` (systemd's ``bus_unit_validate_load_state``: "Unit ... is masked.").
 """
 
 import os
@@ -187,7 +190,7 @@ def main(argv=None, out=sys.stdout, err=sys.stderr):
                 err.write('Failed to %s unit: Unit file %s does not exist.\n' % (verb, unit))
                 return 1
             state = host.state(unit)
-            if host.masked(unit) and verb in ('start', 'restart', 'reload-or-restart', 'enable'):
+            if host.masked(unit) and verb != 'stop' and (verb in JOB_VERBS or verb == 'enable'):
                 if verb == 'enable':
                     err.write('Failed to enable unit: Unit file %s is masked.\n' % host.mask_path(unit))
                 else:

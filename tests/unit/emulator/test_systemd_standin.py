@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
+from ansible_collections.duplicati.fleet.plugins.module_utils import systemd
 from ansible_collections.duplicati.fleet.tests.emulator import child_environment
 from ansible_collections.duplicati.fleet.tests.emulator.systemd import __main__ as systemctl
 
@@ -85,14 +86,14 @@ def test_systemd_service_drives_the_stand_in(root):
                                   check=False)
             return proc.returncode, proc.stdout, proc.stderr
 
-    unit = sm.SystemdService(Module(), UNIT, systemctl='systemctl')
+    unit = systemd.SystemdService(Module(), UNIT, systemctl='systemctl')
     assert unit.exists()
     assert unit.environment_file() == '%s/etc/default/duplicati-agent' % root
     assert unit.status() == {'active': False, 'enabled': False}
     for action in sm.plan_actions(False, False, 'started', True):
         unit.apply(action)
     assert unit.status() == {'active': True, 'enabled': True}
-    missing = sm.SystemdService(Module(), 'nothing.service', systemctl='systemctl')
+    missing = systemd.SystemdService(Module(), 'nothing.service', systemctl='systemctl')
     assert not missing.exists()
     with pytest.raises(Exception) as caught:
         missing.apply('start')
@@ -112,6 +113,9 @@ def test_mask_refuses_start_and_enable_until_unmasked(root):
     assert call('is-enabled', UNIT)[:2] == (1, 'masked\n')
     assert call('enable', UNIT) == (1, '', 'Failed to enable unit: Unit file %s/etc/systemd/system/%s is masked.\n' % (root, UNIT))
     assert call('start', UNIT) == (1, '', 'Failed to start %s: Unit %s is masked.\n' % (UNIT, UNIT))
+    # every job but stop (bus_unit_validate_load_state)
+    assert call('try-restart', UNIT) == (1, '', 'Failed to try-restart %s: Unit %s is masked.\n' % (UNIT, UNIT))
+    assert call('stop', UNIT) == (0, '', '')
     assert call('is-active', UNIT)[0] == 3
     rc, out, err = call('unmask', UNIT)
     assert rc == 0 and err == 'Removed "%s/etc/systemd/system/%s".\n' % (root, UNIT)

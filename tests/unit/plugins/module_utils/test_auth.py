@@ -198,7 +198,8 @@ def test_signin_from_the_server_database(tmp_path):
 
 
 def test_signin_from_the_default_data_folder_with_no_options(tmp_path, monkeypatch):
-    # §4.3 step 2: with no password ServerUtil probes the default data folder for the database
+    # with no password ServerUtil probes the default data folder for the database (Connection.ConnectAsync of
+    # Duplicati/CommandLine/ServerUtil/Connection.cs)
     home = tmp_path / 'home'
     folder = home / '.config' / 'Duplicati'
     folder.mkdir(parents=True)

@@ -12,38 +12,41 @@ import tempfile
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from ansible_collections.duplicati.fleet.plugins.module_utils import daemon_options
+from ansible_collections.duplicati.fleet.plugins.module_utils import launchd
 from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
+from ansible_collections.duplicati.fleet.plugins.module_utils import systemd
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
 
 ARG = st.text(alphabet=st.one_of(st.just('\t'), st.characters(blacklist_categories=('Cs', 'Cc'))), min_size=1, max_size=30)
 
 
 def test_plain_options_are_written_bare():
-    assert sm.format_daemon_opts(['--webservice-port=8210', '--log-level=Information']) == \
+    assert daemon_options.format_daemon_opts(['--webservice-port=8210', '--log-level=Information']) == \
         'DAEMON_OPTS="--webservice-port=8210 --log-level=Information"'
 
 
 def test_empty_list_gives_the_package_default_line():
-    assert sm.format_daemon_opts([]) == 'DAEMON_OPTS=""'
+    assert daemon_options.format_daemon_opts([]) == 'DAEMON_OPTS=""'
 
 
 def test_spaces_dollars_and_quotes_are_quoted():
-    line = sm.format_daemon_opts(['--a=b c', '--p=$HOME', "--q=it's", '--r=back\\slash"'])
+    line = daemon_options.format_daemon_opts(['--a=b c', '--p=$HOME', "--q=it's", '--r=back\\slash"'])
     assert line == 'DAEMON_OPTS="\'--a=b c\' \'--p=\\$HOME\' \\"--q=it\'s\\" \\"--r=back\\\\\\\\slash\\\\\\"\\""'
-    assert sm.parse_daemon_opts(line) == ['--a=b c', '--p=$HOME', "--q=it's", '--r=back\\slash"']
+    assert daemon_options.parse_daemon_opts(line) == ['--a=b c', '--p=$HOME', "--q=it's", '--r=back\\slash"']
 
 
 @pytest.mark.parametrize('bad', ['', 'a\nb', 'x\0', 'form\x0cfeed', 5, None])
 def test_bad_arguments_are_refused(bad):
     with pytest.raises(DuplicatiError):
-        sm.format_daemon_opts(['--ok', bad])
+        daemon_options.format_daemon_opts(['--ok', bad])
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(ARG, max_size=6))
 def test_round_trip(args):
-    text = sm.render_options_file('# Defaults for duplicati\nOTHER=1\n', args)
-    assert sm.parse_daemon_opts(text) == args
+    text = daemon_options.render_options_file('# Defaults for duplicati\nOTHER=1\n', args)
+    assert daemon_options.parse_daemon_opts(text) == args
     assert 'OTHER=1' in text
 
 
@@ -53,7 +56,7 @@ def test_a_shell_sourcing_the_file_and_splitting_the_value_gets_the_same_argumen
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, 'duplicati-agent')
         with open(path, 'w', encoding='utf-8') as handle:
-            handle.write(sm.render_options_file('', args))
+            handle.write(daemon_options.render_options_file('', args))
         value = subprocess.run(['bash', '-c', '. "$1"; printf %s "$DAEMON_OPTS"', 'x', path],
                                check=True, capture_output=True, env={'LC_ALL': 'C.UTF-8'}).stdout.decode('utf-8')
     assert shlex.split(value) == args
@@ -61,45 +64,45 @@ def test_a_shell_sourcing_the_file_and_splitting_the_value_gets_the_same_argumen
 
 def test_render_replaces_the_line_in_place_and_drops_duplicates():
     old = '# comment\nDAEMON_OPTS=""\nFOO=bar\nexport DAEMON_OPTS="--x"\n'
-    new = sm.render_options_file(old, ['--webservice-port=9000'])
+    new = daemon_options.render_options_file(old, ['--webservice-port=9000'])
     assert new == '# comment\nDAEMON_OPTS="--webservice-port=9000"\nFOO=bar\n'
 
 
 def test_parse_of_a_file_without_the_variable_is_none():
-    assert sm.parse_daemon_opts('# nothing\n') is None
-    assert sm.parse_daemon_opts('') is None
-    assert sm.parse_daemon_opts('DAEMON_OPTS=""') == []
-    assert sm.parse_daemon_opts("DAEMON_OPTS='--a --b'") == ['--a', '--b']
+    assert daemon_options.parse_daemon_opts('# nothing\n') is None
+    assert daemon_options.parse_daemon_opts('') is None
+    assert daemon_options.parse_daemon_opts('DAEMON_OPTS=""') == []
+    assert daemon_options.parse_daemon_opts("DAEMON_OPTS='--a --b'") == ['--a', '--b']
 
 
 def test_unbalanced_quotes_are_an_error():
     with pytest.raises(DuplicatiError):
-        sm.parse_daemon_opts('DAEMON_OPTS="--a')
+        daemon_options.parse_daemon_opts('DAEMON_OPTS="--a')
 
 
 def test_options_file_paths():
-    assert sm.options_file_path('agent', 'deb') == '/etc/default/duplicati-agent'
-    assert sm.options_file_path('server', 'deb') == '/etc/default/duplicati'
-    assert sm.options_file_path('agent', 'rpm') == '/etc/sysconfig/duplicati-agent'
-    assert sm.options_file_path('server', 'rpm') == '/etc/sysconfig/duplicati'
+    assert systemd.options_file_path('agent', 'deb') == '/etc/default/duplicati-agent'
+    assert systemd.options_file_path('server', 'deb') == '/etc/default/duplicati'
+    assert systemd.options_file_path('agent', 'rpm') == '/etc/sysconfig/duplicati-agent'
+    assert systemd.options_file_path('server', 'rpm') == '/etc/sysconfig/duplicati'
     with pytest.raises(DuplicatiError):
-        sm.options_file_path('tray', 'deb')
+        systemd.options_file_path('tray', 'deb')
     with pytest.raises(DuplicatiError):
-        sm.options_file_path('agent', 'pkg')
+        systemd.options_file_path('agent', 'pkg')
 
 
 def test_package_family_detection(tmp_path):
     (tmp_path / 'etc').mkdir()
     (tmp_path / 'etc' / 'redhat-release').write_text('Fedora')
-    assert sm.detect_package_family(str(tmp_path)) == 'rpm'
+    assert systemd.detect_package_family(str(tmp_path)) == 'rpm'
     (tmp_path / 'etc' / 'debian_version').write_text('12.5')
-    assert sm.detect_package_family(str(tmp_path)) == 'deb'
+    assert systemd.detect_package_family(str(tmp_path)) == 'deb'
 
 
 def test_environment_file_from_systemctl_show():
     out = 'EnvironmentFiles=/etc/sysconfig/duplicati-agent (ignore_errors=yes)\n'
-    assert sm.environment_file_from_show(out) == '/etc/sysconfig/duplicati-agent'
-    assert sm.environment_file_from_show('EnvironmentFiles=\n') is None
+    assert systemd.environment_file_from_show(out) == '/etc/sysconfig/duplicati-agent'
+    assert systemd.environment_file_from_show('EnvironmentFiles=\n') is None
 
 
 @pytest.mark.parametrize('active,enabled,state,want_enabled,changed,expected', [
@@ -148,7 +151,7 @@ def test_systemd_status_and_actions():
         (['show'], (0, SHOW_LOADED, '')),
         (['start'], (1, '', 'Job failed')),
     ])
-    unit = sm.SystemdService(module, 'duplicati-agent.service')
+    unit = systemd.SystemdService(module, 'duplicati-agent.service')
     assert unit.status() == {'active': False, 'enabled': True}
     assert unit.exists()
     assert unit.environment_file() == '/etc/default/duplicati-agent'
@@ -173,31 +176,31 @@ def test_systemd_status_and_actions():
 ])
 def test_systemd_states(active_state, unit_file_state, expected):
     module = FakeModule([(['show'], (0, 'LoadState=loaded\nActiveState=%s\nUnitFileState=%s\n' % (active_state, unit_file_state), ''))])
-    assert sm.SystemdService(module, 'duplicati-agent.service').status() == expected
+    assert systemd.SystemdService(module, 'duplicati-agent.service').status() == expected
 
 
 def test_systemd_unknown_unit():
-    unit = sm.SystemdService(FakeModule([(['show'], (0, 'LoadState=not-found\nActiveState=inactive\nUnitFileState=\nEnvironmentFiles=\n', ''))]),
-                             'duplicati-agent.service')
+    unit = systemd.SystemdService(FakeModule([(['show'], (0, 'LoadState=not-found\nActiveState=inactive\nUnitFileState=\nEnvironmentFiles=\n', ''))]),
+                                  'duplicati-agent.service')
     assert not unit.exists()
     assert unit.environment_file() is None
     assert unit.status() == {'active': False, 'enabled': False}
 
 
 def test_launchd_plist_round_trip():
-    data = sm.launchd_plist('com.duplicati.agent.launchdaemon', ['/usr/local/duplicati-agent/duplicati-agent', 'run', '--x=1'])
+    data = launchd.launchd_plist('com.duplicati.agent.launchdaemon', ['/usr/local/duplicati-agent/duplicati-agent', 'run', '--x=1'])
     assert b'<key>RunAtLoad</key>' in data
-    assert sm.plist_program_arguments(data) == ['/usr/local/duplicati-agent/duplicati-agent', 'run', '--x=1']
-    assert sm.plist_program_arguments(b'not a plist') is None
+    assert launchd.plist_program_arguments(data) == ['/usr/local/duplicati-agent/duplicati-agent', 'run', '--x=1']
+    assert launchd.plist_program_arguments(b'not a plist') is None
 
 
 def test_launchd_disabled_parsing_and_start():
     out = 'disabled services = {\n\t"com.duplicati.agent.launchdaemon" => disabled\n\t"com.apple.x" => enabled\n}\n'
-    assert sm.parse_launchctl_disabled(out, 'com.duplicati.agent.launchdaemon') is True
-    assert sm.parse_launchctl_disabled(out, 'com.apple.x') is False
-    assert sm.parse_launchctl_disabled(out, 'other') is None
+    assert launchd.parse_launchctl_disabled(out, 'com.duplicati.agent.launchdaemon') is True
+    assert launchd.parse_launchctl_disabled(out, 'com.apple.x') is False
+    assert launchd.parse_launchctl_disabled(out, 'other') is None
     module = FakeModule([(['print', 'system/com.duplicati.agent.launchdaemon'], (113, '', 'not found'))])
-    job = sm.LaunchdService(module, 'com.duplicati.agent.launchdaemon', '/Library/LaunchDaemons/x.plist', 'system')
+    job = launchd.LaunchdService(module, 'com.duplicati.agent.launchdaemon', '/Library/LaunchDaemons/x.plist', 'system')
     job.apply('start')
     assert module.calls[-1] == ['bootstrap', 'system', '/Library/LaunchDaemons/x.plist']
 
@@ -218,9 +221,9 @@ def test_launchd_disabled_parsing_and_start():
     ('DAEMON_OPTS="--portable-mode=true"\n', ('/usr/lib/duplicati/data/agent.json', '/usr/lib/duplicati/data', True)),
 ])
 def test_agent_service_paths_are_resolved_as_the_agent_does(text, expected):
-    assert sm.agent_service_paths(text, install_dir='/usr/lib/duplicati') == expected
+    assert systemd.agent_service_paths(text, install_dir='/usr/lib/duplicati') == expected
 
 
 def test_environment_file_variables():
     text = '# c\nA=1\nexport B="two words"\nbad line\nA=3\nDAEMON_OPTS="--x=1"\n'
-    assert sm.parse_environment_file(text) == {'A': '3', 'B': 'two words', 'DAEMON_OPTS': '--x=1'}
+    assert daemon_options.parse_environment_file(text) == {'A': '3', 'B': 'two words', 'DAEMON_OPTS': '--x=1'}

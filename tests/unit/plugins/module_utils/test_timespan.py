@@ -25,7 +25,7 @@ M, H, D = 60, 3600, 86400
     ('9223372036854775807'[:12], 922337203685),
     # units, case-sensitive
     ('5s', 5), ('5m', 5 * M), ('2h', 2 * H), ('1D', D), ('1W', 7 * D), ('1M', 30 * D), ('1Y', 365 * D),
-    # the sheet's examples
+    # mixed units (Timeparser.ParseTimeSpan)
     ('1h30m', 90 * M), ('1D-1s', D - 1), ('30D', 30 * D),
     # parts add up, repeat, and may be negative; blanks around numbers are trimmed
     ('1h1h', 2 * H), ('1m-30s', 30), ('-1h-30m', -90 * M), ('-1h30m', -30 * M), (' 1 h 30 m ', 90 * M),

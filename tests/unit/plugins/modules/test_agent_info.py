@@ -10,10 +10,12 @@ import platform
 
 import pytest
 
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_host
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
 from ansible_collections.duplicati.fleet.plugins.module_utils import host_platform
+from ansible_collections.duplicati.fleet.plugins.module_utils import daemon_options
+from ansible_collections.duplicati.fleet.plugins.module_utils import launchd
 from ansible_collections.duplicati.fleet.plugins.module_utils import preload as pl
-from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
 from ansible_collections.duplicati.fleet.plugins.modules import agent_info
 from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import run_module
 
@@ -26,7 +28,7 @@ SETTINGS = {'jwt': 'eyJ.machine.token', 'serverUrl': 'wss://console/agent', 'cer
 
 def run(monkeypatch, args, service_state=None):
     state = {'name': 'duplicati-agent.service', 'active': True, 'enabled': False}
-    monkeypatch.setattr(agent_info, '_service_state', service_state or (lambda module, os_name, *scope: state))
+    monkeypatch.setattr(agent_host, 'service_state', service_state or (lambda module, os_name, *scope: state))
     return run_module(monkeypatch, agent_info, args, check_mode=True)
 
 
@@ -85,8 +87,8 @@ def test_service_state_without_systemd_is_unknown():
     class Module(object):
         def get_bin_path(self, name, required=False):
             return None
-    assert agent_info._service_state(Module(), 'linux') == {'name': 'duplicati-agent.service', 'active': None, 'enabled': None,
-                                                            'daemon_opts': None}
+    assert agent_host.service_state(Module(), 'linux') == {'name': 'duplicati-agent.service', 'active': None, 'enabled': None,
+                                                           'daemon_opts': None}
 
 
 def _systemd_module(show):
@@ -103,7 +105,7 @@ def test_service_state_of_an_installed_unit(tmp_path):
     options = tmp_path / 'duplicati-agent'
     options.write_text('# comment\nDAEMON_OPTS="--webservice-port=8300 --webservice-password=hunter2-secret"\n')
     show = 'LoadState=loaded\nActiveState=active\nUnitFileState=disabled\nEnvironmentFiles=%s (ignore_errors=yes)\n' % options
-    state = agent_info._service_state(_systemd_module(show), 'linux')
+    state = agent_host.service_state(_systemd_module(show), 'linux')
     text = state.pop('options_text')  # kept for the comparison with desired, never returned
     assert state == {'name': 'duplicati-agent.service', 'active': True, 'enabled': False,
                      'daemon_opts': ['--webservice-port=8300', '--webservice-password=********']}
@@ -112,7 +114,7 @@ def test_service_state_of_an_installed_unit(tmp_path):
 
 def test_service_state_without_an_options_file(tmp_path):
     show = 'LoadState=loaded\nActiveState=inactive\nUnitFileState=enabled\nEnvironmentFiles=%s (ignore_errors=yes)\n' % (tmp_path / 'none')
-    assert agent_info._service_state(_systemd_module(show), 'linux') == {
+    assert agent_host.service_state(_systemd_module(show), 'linux') == {
         'name': 'duplicati-agent.service', 'active': False, 'enabled': True, 'daemon_opts': None, 'options_text': None}
 
 
@@ -129,7 +131,7 @@ def macos(monkeypatch, tmp_path):
     from ansible_collections.duplicati.fleet.plugins.module_utils import atomic_file
     seen = {}
     monkeypatch.setattr(host_platform, 'host_platform', lambda: {'system': 'Darwin', 'os_family': 'Darwin', 'architecture': 'arm64'})
-    monkeypatch.setattr(agent_info.sm, 'console_owner', lambda: (501, 'alice'))
+    monkeypatch.setattr(launchd, 'console_owner', lambda: (501, 'alice'))
     monkeypatch.setattr(atomic_file, 'user_home', lambda uid: str(tmp_path / 'Users' / 'alice') if uid == 501 else None)
 
     def service_state(module, os_name, scope='user', console_uid=None):
@@ -164,11 +166,11 @@ def test_an_explicit_data_folder_wins_over_the_macos_scope(monkeypatch, macos, h
 
 
 def test_default_agent_json_follows_the_service_options(monkeypatch, host):
-    from ansible_collections.duplicati.fleet.plugins.module_utils import service_manager as sm
+    from ansible_collections.duplicati.fleet.plugins.module_utils import systemd
     folder = host['data_folder']
     with open(os.path.join(folder, 'agent.json'), 'w') as handle:
         json.dump(SETTINGS, handle)
-    monkeypatch.setattr(sm, 'agent_options_text', lambda module: 'DUPLICATI_HOME="%s"\nDAEMON_OPTS=""\n' % folder)
+    monkeypatch.setattr(systemd, 'agent_options_text', lambda module: 'DUPLICATI_HOME="%s"\nDAEMON_OPTS=""\n' % folder)
     monkeypatch.setattr(host_platform, 'host_platform', lambda: {'system': 'Linux', 'os_family': 'Debian', 'architecture': 'x86_64'})
     result = run(monkeypatch, {'agent_path': host['agent_path']})
     assert result['settings_file'] == os.path.join(folder, 'agent.json') and result['data_folder'] == folder, result
@@ -190,8 +192,8 @@ def converged(monkeypatch, host, tmp_path):
     preload_path.write_text(pl.render_preload(pl.replace_preload(pl.string_values(PRELOAD))))
     preload_path.chmod(0o600)
     state = {'name': 'duplicati-agent.service', 'active': True, 'enabled': True,
-             'daemon_opts': OPTIONS, 'options_text': sm.render_options_file('# options\n', OPTIONS)}
-    monkeypatch.setattr(agent_info, '_service_state', lambda module, os_name, *scope: dict(state))
+             'daemon_opts': OPTIONS, 'options_text': daemon_options.render_options_file('# options\n', OPTIONS)}
+    monkeypatch.setattr(agent_host, 'service_state', lambda module, os_name, *scope: dict(state))
     desired = {'preload': PRELOAD, 'preload_path': str(preload_path), 'registered': True, 'service': True,
                'daemon_opts': OPTIONS, 'version': '2.3.0.4'}
     return dict(host, settings_passphrase=PASSPHRASE, desired=desired), state
@@ -259,7 +261,7 @@ def _preload_file(text=None, mode=None, remove=False):
 def test_each_difference_is_found(monkeypatch, converged, tmp_path, change, difference):
     args, state = converged
     change(args, state, tmp_path)
-    monkeypatch.setattr(agent_info, '_service_state', lambda module, os_name, *scope: dict(state))
+    monkeypatch.setattr(agent_host, 'service_state', lambda module, os_name, *scope: dict(state))
     result = decide(monkeypatch, args)
     assert result['converged'] is False
     assert result['differences'] == [difference]
@@ -277,6 +279,6 @@ def test_an_unregistered_host_and_an_unreadable_agent_json(monkeypatch, converge
 def test_what_is_not_desired_is_not_compared(monkeypatch, converged):
     args, state = converged
     state.update(active=False, enabled=False, options_text=None)
-    monkeypatch.setattr(agent_info, '_service_state', lambda module, os_name, *scope: dict(state))
+    monkeypatch.setattr(agent_host, 'service_state', lambda module, os_name, *scope: dict(state))
     args['desired'] = {'preload': PRELOAD, 'preload_path': args['desired']['preload_path']}
     assert decide(monkeypatch, args)['converged'] is True

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner, agent_settings
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_host, agent_runner, agent_settings
 from ansible_collections.duplicati.fleet.plugins.modules import agent_registration
 from ansible_collections.duplicati.fleet.tests.emulator.console.harness import running_console
 from ansible_collections.duplicati.fleet.tests.emulator.httpbase import Faults
@@ -259,7 +259,7 @@ def test_default_agent_json_follows_the_service_options(monkeypatch, console, tm
                          'EnvironmentFiles=%s (ignore_errors=yes)\\n"\n' % options)
     systemctl.chmod(0o755)
     monkeypatch.setenv('PATH', '%s:%s' % (bindir, os.environ.get('PATH', '')))
-    monkeypatch.setattr(agent_registration.platform, 'system', lambda: 'Linux')
+    monkeypatch.setattr(agent_host.platform, 'system', lambda: 'Linux')
     args = dict(registration_url=console.url, method='native', agent_path=make_agent(tmp_path))
     checked = run(monkeypatch, args, check_mode=True)
     assert checked['settings_file'] == str(service_folder / 'agent.json'), checked

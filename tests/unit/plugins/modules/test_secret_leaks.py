@@ -20,7 +20,8 @@ from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import secrets
-from ansible_collections.duplicati.fleet.plugins.modules import agent_info, backup, preload, service
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_host
+from ansible_collections.duplicati.fleet.plugins.modules import backup, preload, service
 from ansible_collections.duplicati.fleet.tests.unit.plugins.module_utils.test_secrets import (
     DUPLICATI_SECRET_OPTIONS, SECRET_URLS, URL_OPTIONS, secret_for)
 from ansible_collections.duplicati.fleet.tests.unit.plugins.modules.server_modules import connection, server
@@ -79,8 +80,8 @@ def test_agent_info_shows_no_secret(monkeypatch, capsys, tmp_path):
     options = tmp_path / 'duplicati-agent'
     options.write_text('DAEMON_OPTS="%s"\n' % ' '.join(ARGS))
     show = 'LoadState=loaded\nActiveState=active\nUnitFileState=enabled\nEnvironmentFiles=%s\n' % options
-    state = agent_info._service_state(_systemd_module(show), 'linux')
-    # the options file's own text is compared with the desired options and dropped before the result (agent_info.run)
+    state = agent_host.service_state(_systemd_module(show), 'linux')
+    # the options file's own text is compared with the desired options and dropped before the result (agent_info.gather)
     assert state.pop('options_text') == options.read_text()
     assert len(state['daemon_opts']) == len(ARGS)
     assert leaks(json.dumps(state)) == []
