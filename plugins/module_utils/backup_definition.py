@@ -177,6 +177,12 @@ def _filters(values, source):
     return result
 
 
+def _tags(values):
+    """The tags as the server keeps them: it stores them joined with ',' and splits them without the empty ones
+    (``Connection.AddOrUpdateBackup``, ``GetBackup``), so "a,b" is two tags and "" none."""
+    return [piece for value in values or [] for piece in _text(value).split(',') if piece]
+
+
 def from_params(definition):
     """The definition a task declares (the module's ``definition`` option, already type-checked)."""
     source = 'the definition'
@@ -189,6 +195,10 @@ def from_params(definition):
                                  hint='Give each option once, with or without the leading --.')
         if key == 'passphrase':
             raise DuplicatiError('Give the passphrase as definition.passphrase, not as a setting.')
+        if isinstance(value, (dict, list)):
+            raise DuplicatiError('The setting %s in %s is a %s; a Duplicati option takes a text value.'
+                                 % (name, source, 'dict' if isinstance(value, dict) else 'list'),
+                                 hint='Give the value as text (for example several paths joined as the option reads them).')
         seen[key] = name
         settings[str(name)] = _text(value)
     schedule = definition.get('schedule')
@@ -196,7 +206,7 @@ def from_params(definition):
         schedule = _schedule(schedule.get('repeat'), schedule.get('time'), schedule.get('allowed_days'), source)
     return dict(
         description=_text(definition.get('description')),
-        tags=[_text(t) for t in definition.get('tags') or []],
+        tags=_tags(definition.get('tags')),
         target_url=_text(definition.get('target_url')),
         sources=[_text(s) for s in definition.get('sources') or []],
         passphrase=definition.get('passphrase') or None,

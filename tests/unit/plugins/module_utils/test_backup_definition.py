@@ -183,3 +183,16 @@ def test_check_takes_what_validate_backup_takes(name, changes, operation):
 def test_check_refuses_a_blank_name():
     with pytest.raises(DuplicatiError, match='Missing a name'):
         bd.check(' ', _definition())
+
+
+def test_tags_as_the_server_keeps_them():
+    # Connection.AddOrUpdateBackup stores string.Join(",", Tags); GetBackup splits them with RemoveEmptyEntries
+    declared = _definition(tags=['a,b', '', 'c'])
+    assert declared['tags'] == ['a', 'b', 'c']
+    assert bd.differences(declared, _definition(tags=['a', 'b', 'c'])) == []
+
+
+@pytest.mark.parametrize('value', [{'a': 'b'}, ['x', 'y']])
+def test_a_setting_that_is_not_text_is_refused(value):
+    with pytest.raises(DuplicatiError, match='takes a text value'):
+        _definition(settings={'exclude-files-attributes': value})
