@@ -384,7 +384,24 @@ def masked(definition):
     result['settings'] = dict((k, MASK if v and (is_secret_name(k) or _is_masked(v)) else mask_urls(v))
                               for k, v in definition['settings'].items())
     result['target_url'] = _replace_url_secrets(definition['target_url'], lambda kind, key, value: MASK)
+    result['sources'] = [_mask_source(source) for source in definition['sources']]
     return result
+
+
+def _special_source(source):
+    """(``@path``, URL) of a source that reads from a remote URL (``@/path|url``, ``SourceMasking.IsSpecialSource``),
+    else None."""
+    if source.startswith('@') and '|' in source:
+        return tuple(source.split('|', 1))
+    return None
+
+
+def _mask_source(source):
+    """The URL of a special source with its credentials masked, as the server masks it (``SourceMasking.MaskSource``)."""
+    special = _special_source(source)
+    if special is None:
+        return source
+    return special[0] + '|' + _replace_url_secrets(special[1], lambda kind, key, value: MASK)
 
 
 def diff_views(desired, current):
@@ -419,15 +436,31 @@ def keep_masked(desired, current):
     for name, value in desired['settings'].items():
         if _is_masked(value):
             desired['settings'][name] = have.get(option_key(name)) or missing('the setting %s' % name)
-    old_password, old_query = _url_secrets((current or {}).get('target_url') or '')
+    desired['target_url'] = _restore_url(desired['target_url'], (current or {}).get('target_url') or '',
+                                         lambda: missing('a credential in target_url'))
+    # a special source keeps the credentials of the server's source with the same path (SourceMasking.UnmaskSources)
+    previous = dict(_special_source(source) for source in (current or {}).get('sources') or [] if _special_source(source))
+    sources = []
+    for source in desired['sources']:
+        special = _special_source(source)
+        if special is not None:
+            source = special[0] + '|' + _restore_url(special[1], previous.get(special[0], ''),
+                                                     lambda: missing('a credential in the source %s' % special[0]))
+        sources.append(source)
+    desired['sources'] = sources
+    return desired
+
+
+def _restore_url(url, old_url, missing):
+    """``url`` with its masked credentials replaced by those of ``old_url``; ``missing()`` when it has none."""
+    old_password, old_query = _url_secrets(old_url)
 
     def restore(kind, key, value):
         if not _is_masked(value):
             return value
         old = old_password if kind == 'password' else old_query.get(key) if kind == 'query' else None
-        return old or missing('a credential in target_url')
-    desired['target_url'] = _replace_url_secrets(desired['target_url'], restore)
-    return desired
+        return old or missing()
+    return _replace_url_secrets(url, restore)
 
 
 # -- request bodies -----------------------------------------------------------------

@@ -196,3 +196,15 @@ def test_tags_as_the_server_keeps_them():
 def test_a_setting_that_is_not_text_is_refused(value):
     with pytest.raises(DuplicatiError, match='takes a text value'):
         _definition(settings={'exclude-files-attributes': value})
+
+
+def test_special_sources_are_masked_and_kept():
+    # SourceMasking: a source "@/path|url" reads from a remote URL, whose credentials the server masks
+    current = _definition(sources=['/home/', '@/mnt/remote|s3://b/p?auth-username=AK&auth-password=OLDSECRET'])
+    shown = bd.masked(current)
+    assert shown['sources'] == ['/home/', '@/mnt/remote|s3://b/p?auth-username=********&auth-password=********']
+    assert 'OLDSECRET' not in str(bd.diff_views(_definition(sources=['/home/']), current))
+    kept = bd.keep_masked(_definition(sources=shown['sources']), current)
+    assert kept['sources'] == current['sources'] and bd.differences(kept, current) == []
+    with pytest.raises(DuplicatiError, match='a credential in the source @/mnt/other'):
+        bd.keep_masked(_definition(sources=['@/mnt/other|s3://b/p?auth-password=**********']), current)
