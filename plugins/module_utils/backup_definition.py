@@ -29,13 +29,14 @@ Schedule times are UTC (the server stores ``Schedule.Time`` as UTC, ``NormalizeD
 
 import datetime
 import re
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import backups
 from ansible_collections.duplicati.fleet.plugins.module_utils.backup_config import read_export
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError, TimespanError
 from ansible_collections.duplicati.fleet.plugins.module_utils.redaction import MASK
 from ansible_collections.duplicati.fleet.plugins.module_utils.secrets import is_secret_name, is_secret_query_name, mask_urls
+from ansible_collections.duplicati.fleet.plugins.module_utils.server_database import parse_bool
 from ansible_collections.duplicati.fleet.plugins.module_utils.timespan import parse_timespan
 from ansible_collections.duplicati.fleet.plugins.module_utils.transport import quote_segment
 
@@ -50,6 +51,7 @@ _SIZE = re.compile(r'^\s*(\d+)\s*(b|kb|kib|mb|mib|gb|gib|tb|tib)\s*$', re.IGNORE
 _SIZE_FACTORS = {'b': 1, 'kb': 1024, 'kib': 1024, 'mb': 1024 ** 2, 'mib': 1024 ** 2, 'gb': 1024 ** 3, 'gib': 1024 ** 3,
                  'tb': 1024 ** 4, 'tib': 1024 ** 4}
 _TIME = re.compile(r'^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(Z|[+-]\d{2}:?\d{2})?$', re.IGNORECASE)
+_URL = re.compile(r'^(?P<scheme>[^:/?]+://)(?P<authority>[^/?]*)(?P<path>[^?]*)(?:\?(?P<query>.*))?$', re.DOTALL)
 _ISO_TIME = re.compile(r'T(\d{2}):(\d{2}):(\d{2})')
 _DAY_SECONDS = 86400
 FIELDS = ('description', 'tags', 'target_url', 'sources', 'passphrase', 'schedule', 'settings', 'filters')
@@ -175,6 +177,12 @@ def _filters(values, source):
     return result
 
 
+def _tags(values):
+    """The tags as the server keeps them: it stores them joined with ',' and splits them without the empty ones
+    (``Connection.AddOrUpdateBackup``, ``GetBackup``), so "a,b" is two tags and "" none."""
+    return [piece for value in values or [] for piece in _text(value).split(',') if piece]
+
+
 def from_params(definition):
     """The definition a task declares (the module's ``definition`` option, already type-checked)."""
     source = 'the definition'
@@ -187,6 +195,10 @@ def from_params(definition):
                                  hint='Give each option once, with or without the leading --.')
         if key == 'passphrase':
             raise DuplicatiError('Give the passphrase as definition.passphrase, not as a setting.')
+        if isinstance(value, (dict, list)):
+            raise DuplicatiError('The setting %s in %s is a %s; a Duplicati option takes a text value.'
+                                 % (name, source, 'dict' if isinstance(value, dict) else 'list'),
+                                 hint='Give the value as text (for example several paths joined as the option reads them).')
         seen[key] = name
         settings[str(name)] = _text(value)
     schedule = definition.get('schedule')
@@ -194,7 +206,7 @@ def from_params(definition):
         schedule = _schedule(schedule.get('repeat'), schedule.get('time'), schedule.get('allowed_days'), source)
     return dict(
         description=_text(definition.get('description')),
-        tags=[_text(t) for t in definition.get('tags') or []],
+        tags=_tags(definition.get('tags')),
         target_url=_text(definition.get('target_url')),
         sources=[_text(s) for s in definition.get('sources') or []],
         passphrase=definition.get('passphrase') or None,
@@ -232,6 +244,34 @@ def from_server(entry):
         settings=settings,
         filters=[('+' if _ci(f, 'Include') else '-') + _text(_ci(f, 'Expression')) for f in filters],
     )
+
+
+def check(name, definition, operation_type=None):
+    """Refuse, before any request, what ``Connection.ValidateBackup`` refuses for the fields a definition sets
+    (same messages), so that check mode tells it too. ``operation_type``: the ``OperationType`` of the backup
+    that is updated (a new one is a ``Backup``). The size and retention settings are left to the server."""
+    def refuse(message):
+        raise DuplicatiError('The backup %s would be refused by the server: %s.' % (name, message), hint='Fix the definition.')
+    if not name.strip():
+        refuse('Missing a name')
+    if not definition['target_url'].strip():
+        refuse('Missing a target')
+    if not definition['sources'] or any(not source.strip() for source in definition['sources']):
+        refuse('Invalid source list')
+    settings = dict((str(key).lower(), value) for key, value in definition['settings'].items())
+    disabled = '--no-encryption' in settings and (not settings['--no-encryption'].strip() or parse_bool(settings['--no-encryption']))
+    gpg = settings.get('--gpg-encryption-command', '').lower() == '--encrypt'
+    if str(operation_type).lower() == 'sync':
+        if not disabled:
+            refuse('Encryption not allowed for sync operations')
+    elif not disabled and not gpg and not (definition['passphrase'] or '').strip():
+        refuse('Missing passphrase')
+    if definition['schedule'] is not None:
+        seconds = _repeat_seconds(definition['schedule']['repeat'])
+        if seconds is None:
+            refuse('Schedule repetition value must be a valid timespan')
+        if seconds <= 300:
+            refuse('Schedule repetition time must be more than 5 minutes')
 
 
 def _size(value):
@@ -278,17 +318,27 @@ def differences(desired, current):
 
 
 # -- secrets ---------------------------------------------------------------------
+def _split_url(url):
+    """(``scheme://``, authority, path, query or None) of a storage URL as Duplicati splits it
+    (``RelaxedUri.URL_PARSER``): the authority ends at the first ``/`` or ``?``, the query runs to the end (a ``#``
+    is no fragment: it may be part of a password). None when ``url`` has no ``scheme://``."""
+    match = _URL.match(url)
+    if not match:
+        return None
+    return match.group('scheme'), match.group('authority'), match.group('path'), match.group('query')
+
+
 def _url_parts(url):
     """(user-info password, [(key, value)] of the query) of a URL, both as written (not decoded)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    parts = _split_url(url)
+    if parts is None:
         return None, []
+    dummy, authority, dummy, query = parts
     password = None
-    if '@' in parts.netloc:
-        userinfo = parts.netloc.rsplit('@', 1)[0]
+    if '@' in authority:
+        userinfo = authority.rsplit('@', 1)[0]
         password = userinfo.split(':', 1)[1] if ':' in userinfo else None
-    pairs = [piece.partition('=') for piece in parts.query.split('&')] if parts.query else []
+    pairs = [piece.partition('=') for piece in query.split('&')] if query else []
     return password, [(key, value) for key, dummy, value in pairs]
 
 
@@ -300,22 +350,21 @@ def _url_secrets(url):
 
 def _replace_url_secrets(url, replace):
     """``url`` with its password and secret query values replaced by ``replace(kind, key, value)`` (values as written)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return replace('url', None, url)
+    parts = _split_url(url)
+    if parts is None:
+        return url
+    scheme, authority, path, query = parts
     password, dummy = _url_parts(url)
-    netloc = parts.netloc
     if password is not None:
-        userinfo, host = netloc.rsplit('@', 1)
-        netloc = '%s:%s@%s' % (userinfo.split(':', 1)[0], replace('password', None, password), host)
+        userinfo, host = authority.rsplit('@', 1)
+        authority = '%s:%s@%s' % (userinfo.split(':', 1)[0], replace('password', None, password), host)
     pieces = []
-    for piece in parts.query.split('&') if parts.query else []:
+    for piece in query.split('&') if query else []:
         key, sep, value = piece.partition('=')
         if sep and value and (is_secret_query_name(unquote(key)) or _is_masked(unquote(value))):
             value = replace('query', key, value)
         pieces.append(key + sep + value)
-    return urlunsplit((parts.scheme, netloc, parts.path, '&'.join(pieces), parts.fragment))
+    return scheme + authority + path + ('' if query is None else '?' + '&'.join(pieces))
 
 
 def _is_masked(value):
@@ -335,7 +384,24 @@ def masked(definition):
     result['settings'] = dict((k, MASK if v and (is_secret_name(k) or _is_masked(v)) else mask_urls(v))
                               for k, v in definition['settings'].items())
     result['target_url'] = _replace_url_secrets(definition['target_url'], lambda kind, key, value: MASK)
+    result['sources'] = [_mask_source(source) for source in definition['sources']]
     return result
+
+
+def _special_source(source):
+    """(``@path``, URL) of a source that reads from a remote URL (``@/path|url``, ``SourceMasking.IsSpecialSource``),
+    else None."""
+    if source.startswith('@') and '|' in source:
+        return tuple(source.split('|', 1))
+    return None
+
+
+def _mask_source(source):
+    """The URL of a special source with its credentials masked, as the server masks it (``SourceMasking.MaskSource``)."""
+    special = _special_source(source)
+    if special is None:
+        return source
+    return special[0] + '|' + _replace_url_secrets(special[1], lambda kind, key, value: MASK)
 
 
 def diff_views(desired, current):
@@ -370,15 +436,31 @@ def keep_masked(desired, current):
     for name, value in desired['settings'].items():
         if _is_masked(value):
             desired['settings'][name] = have.get(option_key(name)) or missing('the setting %s' % name)
-    old_password, old_query = _url_secrets((current or {}).get('target_url') or '')
+    desired['target_url'] = _restore_url(desired['target_url'], (current or {}).get('target_url') or '',
+                                         lambda: missing('a credential in target_url'))
+    # a special source keeps the credentials of the server's source with the same path (SourceMasking.UnmaskSources)
+    previous = dict(_special_source(source) for source in (current or {}).get('sources') or [] if _special_source(source))
+    sources = []
+    for source in desired['sources']:
+        special = _special_source(source)
+        if special is not None:
+            source = special[0] + '|' + _restore_url(special[1], previous.get(special[0], ''),
+                                                     lambda: missing('a credential in the source %s' % special[0]))
+        sources.append(source)
+    desired['sources'] = sources
+    return desired
+
+
+def _restore_url(url, old_url, missing):
+    """``url`` with its masked credentials replaced by those of ``old_url``; ``missing()`` when it has none."""
+    old_password, old_query = _url_secrets(old_url)
 
     def restore(kind, key, value):
         if not _is_masked(value):
             return value
         old = old_password if kind == 'password' else old_query.get(key) if kind == 'query' else None
-        return old or missing('a credential in target_url')
-    desired['target_url'] = _replace_url_secrets(desired['target_url'], restore)
-    return desired
+        return old or missing()
+    return _replace_url_secrets(url, restore)
 
 
 # -- request bodies -----------------------------------------------------------------
@@ -450,6 +532,7 @@ def converge(client, name, declared, check_mode=False):
     entry = next((b for b in backups.list_backups(client) if (backups.backup_name(b) or '').lower() == wanted), None)
     if entry is None:
         desired = keep_masked(desired, None)
+        check(name, desired)
         result = dict(changed=True, changed_fields=list(FIELDS), definition=masked(desired), entry=None,
                       before={}, after=dict(masked(desired), name=name))
         if not check_mode:
@@ -463,6 +546,7 @@ def converge(client, name, declared, check_mode=False):
     ident = backups.backup_id(entry)
     current = current_definition(client, ident)
     desired = keep_masked(desired, current)
+    check(name, desired, _ci(_ci(entry, 'Backup'), 'OperationType'))
     changed = differences(desired, current)
     if backups.backup_name(entry) != name:
         changed.insert(0, 'name')

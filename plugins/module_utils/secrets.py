@@ -97,7 +97,8 @@ def url_secrets(url):
     parts = []
     rest = url.split('://', 1)[1] if '://' in url else url
     authority = rest
-    for stop in '/?#':
+    # a '#' ends neither the authority nor the query: Duplicati's RelaxedUri.URL_PARSER reads it as part of a value
+    for stop in '/?':
         authority = authority.split(stop, 1)[0]
     if '@' in authority:
         userinfo = authority.rsplit('@', 1)[0]
@@ -105,7 +106,7 @@ def url_secrets(url):
         if ':' in userinfo:
             parts.append(userinfo.split(':', 1)[1])
     if '?' in rest:
-        query = rest.split('?', 1)[1].split('#', 1)[0]
+        query = rest.split('?', 1)[1]
         for pair in query.replace(';', '&').split('&'):
             name, sep, value = pair.partition('=')
             if sep and value and is_secret_query_name(unquote(name)):

@@ -55,7 +55,8 @@ options:
         or without C(--), sizes (V(50mb) = V(50MB)), durations (V(1W) = V(7D)), the days of the week and the sources in any order,
         and only the time of day of the schedule (the server moves the date to the next run).
       - Secret values (O(definition.passphrase), settings whose name says password, passphrase, secret, token or key,
-        credentials in O(definition.target_url)) are compared but never returned; the diff shows C(********).
+        credentials in O(definition.target_url) and in the URL of a remote source C(@/path|url)) are compared but never
+        returned; the diff shows C(********).
         A value given as C(********) (as M(duplicati.fleet.backup_info) returns it) keeps the value the server has.
       - M(duplicati.fleet.backup_info) returns each backup's definition in this shape.
       - Mutually exclusive with O(src), O(config), O(passphrase) and O(replace_settings).
@@ -66,7 +67,7 @@ options:
         type: str
         default: ''
       tags:
-        description: The tags of the backup.
+        description: The tags of the backup. The server keeps them joined with commas, so V(a,b) is the two tags V(a) and V(b).
         type: list
         elements: str
         default: []
@@ -77,7 +78,10 @@ options:
         type: str
         required: true
       sources:
-        description: The folders and files to back up (compared in any order, as the server does not keep it).
+        description:
+          - The folders and files to back up (compared in any order, as the server does not keep it). At least one,
+            none of them blank (C(Connection.ValidateBackup)).
+          - A remote source is written C(@/path|url), as in Duplicati.
         type: list
         elements: str
         required: true

@@ -22,7 +22,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: The module checks whether O(new_password) already works and changes nothing.
+    description:
+      - The module checks whether O(new_password) already works, and that the connection options sign in; it changes nothing.
   diff_mode:
     support: none
     description: Passwords are never shown.
@@ -85,7 +86,9 @@ def run(server):
         raise DuplicatiError('The new password is empty.', hint='Give a non-empty new_password.')
     if password_works(server.connection_params(), new_password):
         return dict(changed=False)
-    if not server.check_mode:
+    if server.check_mode:
+        server.client.login()  # the change needs the connection options: they must work in check mode too
+    else:
         server_settings.change_password(server.client, new_password)
         if not password_works(server.connection_params(), new_password):
             raise DuplicatiError('The server at %s accepted the new password but refuses logins with it.' % server.client.host_url,

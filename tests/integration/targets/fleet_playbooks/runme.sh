@@ -111,9 +111,11 @@ YML
 )
 twice backup_jobs.yml
 ! grep -qF -- "$JOB_PASSPHRASE" "$WORK/a.log" "$WORK/b.log" || fail "backup_jobs shows the job passphrase"
-play backup_jobs.yml "$WORK/e.log" --check --diff -e '{"duplicati_backup_jobs": {"nightly-home": {"description": "changed", "target_url": "file:///x", "sources": ["/home/"], "passphrase": "check mode passphrase"}}}' \
+play backup_jobs.yml "$WORK/e.log" --check --diff -v -e '{"duplicati_backup_jobs": {"nightly-home": {"description": "changed", "target_url": "file:///x", "sources": ["/home/"], "passphrase": "check mode passphrase"}}}' \
   || { cat "$WORK/e.log"; fail "backup_jobs in check mode"; }
 grep -q -- '+    "description": "changed"' "$WORK/e.log" || { cat "$WORK/e.log"; fail "the diff does not show the new description"; }
+# -v shows each loop item in its result, unmasked: the loop must not hold the definitions
+! grep -qF -- "check mode passphrase" "$WORK/e.log" || fail "backup_jobs -v shows the job passphrase"
 play backup_jobs.yml "$WORK/f.log" || { cat "$WORK/f.log"; fail "backup_jobs after check mode"; }
 [ "$(recap "$WORK/f.log")" = "changed=0 failed=0" ] || { cat "$WORK/f.log"; fail "check mode changed the job"; }
 # a job the server refuses, at -v: the failure and the loop results show neither the passphrase nor the

@@ -140,3 +140,71 @@ def test_masked_hides_credentials_in_url_valued_settings():
                                             'notify': 'https://h.test/x?apikey=k3y', 'zone': 'eu'}))
     assert shown['settings'] == {'send-http-url': 'https://********@hook.test/x', 'notify': 'https://h.test/x?apikey=********',
                                  'zone': 'eu'}
+
+
+def test_url_password_with_a_hash_is_masked():
+    # RelaxedUri.URL_PARSER: the password is [^@:?/]*, a '#' is part of it (no fragment)
+    definition = _definition(target_url='ftp://user:Pa#Wd42@host/p?auth-password=q#1&x=1')
+    assert bd.masked(definition)['target_url'] == 'ftp://user:********@host/p?auth-password=********&x=1'
+    assert {'Pa#Wd42', 'q#1'} <= secrets.secret_values(dict(target_url=definition['target_url']))
+    assert 'Wd42' not in secrets.mask_urls('see ' + definition['target_url'])
+    kept = bd.keep_masked(_definition(target_url='ftp://user:********@host/p?auth-password=********&x=1'), definition)
+    assert kept['target_url'] == definition['target_url']
+
+
+@pytest.mark.parametrize('changes, operation, message', [
+    (dict(sources=[]), None, 'Invalid source list'),
+    (dict(sources=['/a', ' ']), None, 'Invalid source list'),
+    (dict(target_url=' '), None, 'Missing a target'),
+    (dict(passphrase=None), None, 'Missing passphrase'),
+    (dict(passphrase=' '), None, 'Missing passphrase'),
+    (dict(passphrase=None, settings={'no-encryption': 'true'}), None, 'Missing passphrase'),  # only --no-encryption is read
+    (dict(schedule=dict(repeat='5m')), None, 'more than 5 minutes'),
+    (dict(schedule=dict(repeat='1d')), None, 'valid timespan'),
+    (dict(), 'Sync', 'Encryption not allowed for sync operations'),
+])
+def test_check_refuses_what_validate_backup_refuses(changes, operation, message):
+    with pytest.raises(DuplicatiError, match=message):
+        bd.check('job', _definition(**changes), operation)
+
+
+@pytest.mark.parametrize('name, changes, operation', [
+    ('job', dict(), None),
+    ('job', dict(passphrase=None, settings={'--no-encryption': 'true'}), 'Backup'),
+    ('job', dict(passphrase=None, settings={'--No-Encryption': ''}), None),
+    ('job', dict(passphrase=None, settings={'--gpg-encryption-command': '--encrypt'}), None),
+    ('job', dict(passphrase=None, settings={'--no-encryption': 'yes'}), 'Sync'),
+    ('job', dict(schedule=dict(repeat='301')), None),
+])
+def test_check_takes_what_validate_backup_takes(name, changes, operation):
+    bd.check(name, _definition(**changes), operation)
+
+
+def test_check_refuses_a_blank_name():
+    with pytest.raises(DuplicatiError, match='Missing a name'):
+        bd.check(' ', _definition())
+
+
+def test_tags_as_the_server_keeps_them():
+    # Connection.AddOrUpdateBackup stores string.Join(",", Tags); GetBackup splits them with RemoveEmptyEntries
+    declared = _definition(tags=['a,b', '', 'c'])
+    assert declared['tags'] == ['a', 'b', 'c']
+    assert bd.differences(declared, _definition(tags=['a', 'b', 'c'])) == []
+
+
+@pytest.mark.parametrize('value', [{'a': 'b'}, ['x', 'y']])
+def test_a_setting_that_is_not_text_is_refused(value):
+    with pytest.raises(DuplicatiError, match='takes a text value'):
+        _definition(settings={'exclude-files-attributes': value})
+
+
+def test_special_sources_are_masked_and_kept():
+    # SourceMasking: a source "@/path|url" reads from a remote URL, whose credentials the server masks
+    current = _definition(sources=['/home/', '@/mnt/remote|s3://b/p?auth-username=AK&auth-password=OLDSECRET'])
+    shown = bd.masked(current)
+    assert shown['sources'] == ['/home/', '@/mnt/remote|s3://b/p?auth-username=********&auth-password=********']
+    assert 'OLDSECRET' not in str(bd.diff_views(_definition(sources=['/home/']), current))
+    kept = bd.keep_masked(_definition(sources=shown['sources']), current)
+    assert kept['sources'] == current['sources'] and bd.differences(kept, current) == []
+    with pytest.raises(DuplicatiError, match='a credential in the source @/mnt/other'):
+        bd.keep_masked(_definition(sources=['@/mnt/other|s3://b/p?auth-password=**********']), current)

@@ -161,9 +161,12 @@ def test_secrets_stay_out_of_the_logged_invocation(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, 'log', lambda self, msg, log_args=None: logged.append(msg))
     with server() as harness:
         run_module(monkeypatch, backup, _args(harness, settings={'auth-password': 'setting-' + S3_SECRET}), check_mode=True)
+        # a '#' is part of a URL password for Duplicati (RelaxedUri), not the start of a fragment
+        hashed = run_module(monkeypatch, backup, _args(harness, target_url='ftp://user:pa#%s@host/p' % S3_SECRET), check_mode=True)
     invocation = [m for m in logged if m.startswith('Invoked')]
-    assert invocation and 'nightly-home' in invocation[0]
-    assert PASSPHRASE not in invocation[0] and S3_SECRET not in invocation[0]
+    assert len(invocation) == 2 and 'nightly-home' in invocation[0]
+    assert not any(PASSPHRASE in m or S3_SECRET in m for m in invocation)
+    assert hashed['changed'] is True and _no_secret(hashed)
 
 
 def test_refusals_carry_the_server_message_and_change_nothing(monkeypatch):
@@ -174,6 +177,8 @@ def test_refusals_carry_the_server_message_and_change_nothing(monkeypatch):
         often = run_module(monkeypatch, backup, _args(harness, description='x', schedule=dict(repeat='2m')))
         no_passphrase = run_module(monkeypatch, backup, connection(harness, name='other', definition=_definition(passphrase=None)))
         masked = run_module(monkeypatch, backup, connection(harness, name='other', definition=_definition(passphrase='********')))
+        # check mode tells what the server would refuse (Connection.ValidateBackup), not "changed"
+        no_sources = run_module(monkeypatch, backup, connection(harness, name='other', definition=_definition(sources=[])), check_mode=True)
         bad_filter = run_module(monkeypatch, backup, _args(harness, filters=['*.tmp']))
         bad_day = run_module(monkeypatch, backup, _args(harness, schedule=dict(repeat='1D', allowed_days=['someday'])))
         twice = run_module(monkeypatch, backup, _args(harness, settings={'keep-versions': '1', '--keep-versions': '2'}))
@@ -184,12 +189,13 @@ def test_refusals_carry_the_server_message_and_change_nothing(monkeypatch):
         backups_count = state(harness)['backups']
     assert small['failed'] and 'Server error (400): DBlock size must be at least 1MB' in small['msg']
     assert often['failed'] and 'Schedule repetition time must be more than 5 minutes' in often['msg']
-    assert no_passphrase['failed'] and 'Server error (400): Missing passphrase' in no_passphrase['msg']
+    assert no_passphrase['failed'] and 'would be refused by the server: Missing passphrase' in no_passphrase['msg']
+    assert no_sources['failed'] and 'would be refused by the server: Invalid source list' in no_sources['msg']
     assert masked['failed'] and 'masked value' in masked['msg']
     assert bad_filter['failed'] and 'Invalid filter' in bad_filter['msg']
     assert bad_day['failed'] and "Invalid day 'someday'" in bad_day['msg']
     assert twice['failed'] and 'set the same option' in twice['msg']
     assert both['failed'] and 'mutually exclusive' in both['msg']
     assert number['failed'] and 'dict' in number['msg']  # not a traceback from ansible-core's set_fallbacks
-    assert after == before and posts == 2 and backups_count == 1
-    assert all(_no_secret(r) for r in (small, often, no_passphrase, masked))
+    assert after == before and posts == 1 and backups_count == 1  # the refused new backups are refused before a request
+    assert all(_no_secret(r) for r in (small, often, no_passphrase, masked, no_sources))

@@ -40,3 +40,13 @@ def test_the_probe_login_is_revoked(monkeypatch):
         run_module(monkeypatch, server_password, connection(harness, new_password=PASSWORD))
         logouts = calls(harness, 'POST', '/api/v1/auth/refresh/logout')
     assert logouts == 1
+
+
+def test_check_mode_signs_in_with_the_connection_options(monkeypatch):
+    # the real run needs them to change the password: check mode must not predict a change it cannot make
+    with server() as harness:
+        wrong = run_module(monkeypatch, server_password, connection(harness, password='wrong', new_password=NEW), check_mode=True)
+        right = run_module(monkeypatch, server_password, connection(harness, new_password=NEW), check_mode=True)
+        puts = calls(harness, 'PUT', '/api/v1/serversetting/server-passphrase')
+    assert wrong['failed'] is True and 'password was refused' in wrong['msg']
+    assert right['changed'] is True and puts == 0
