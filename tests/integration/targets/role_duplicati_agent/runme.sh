@@ -213,6 +213,8 @@ no_secret_in "$WORK/portcheck.log"
 echo "== 4. --check on a converged host: no change predicted"
 play "$WORK/check2.log" -e "@$WORK/vars.yml" --check || { cat "$WORK/check2.log"; fail "check run on a converged host"; }
 [ "$(recap "$WORK/check2.log")" = "changed=0 failed=0" ] || { cat "$WORK/check2.log"; fail "check mode predicted a change"; }
+# a pinned version passes the input check (the package step is off here, so nothing else changes)
+play "$WORK/pinned.log" -e "@$WORK/vars.yml" -e duplicati_agent_version=2.3.0.4 --check || { cat "$WORK/pinned.log"; fail "a pinned version was refused"; }
 
 echo "== 5. a refused registration: the error is shown, the URL redacted"
 write_vars "$WORK/revoked.yml" "${URL}remotecontrol/register?token=$REVOKED"
