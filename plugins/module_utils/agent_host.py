@@ -14,14 +14,66 @@ import json
 import os
 import platform
 
-from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner
 from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
-from ansible_collections.duplicati.fleet.plugins.module_utils import launchd
 from ansible_collections.duplicati.fleet.plugins.module_utils import preload
 from ansible_collections.duplicati.fleet.plugins.module_utils import systemd
 from ansible_collections.duplicati.fleet.plugins.module_utils.daemon_options import options_file_holds
 
+PACKAGE_TYPE_FILE = 'package_type_id.txt'
+MANIFEST_FILE = 'autoupdate.manifest'
+
+# The agent binary each package installs: deb (/usr/bin link into /usr/lib/duplicati, ``BuildDebPackage`` of
+# ReleaseBuilder/Build/Command.CreatePackage.cs), rpm (/usr/lib/duplicati-agent, Resources/fedora/duplicati.spec.template.txt),
+# Docker (Resources/Docker/Dockerfile-agent) and the macOS pkg (``BuildMacNonAppPkgPackage``).
+DEFAULT_AGENT_PATHS = {
+    'linux': ('/usr/bin/duplicati-agent', '/usr/lib/duplicati/duplicati-agent', '/usr/lib/duplicati-agent/duplicati-agent',
+              '/opt/duplicati/duplicati-agent'),
+    'macos': ('/usr/local/duplicati-agent/duplicati-agent',),
+}
+
 PACKAGE_QUERIES = (['dpkg-query', '-W', '-f=${Version}', 'duplicati-agent'], ['rpm', '-q', '--qf', '%{VERSION}', 'duplicati-agent'])
+
+
+def default_agent_path(os_name, exists=os.path.exists):
+    """The first installed agent binary of this OS, or the package's usual path when none is installed."""
+    candidates = DEFAULT_AGENT_PATHS.get(os_name) or DEFAULT_AGENT_PATHS['linux']
+    for path in candidates:
+        if exists(path):
+            return path
+    return candidates[0]
+
+
+def agent_install_dir(agent_path):
+    """The install folder of an agent binary: where the symlink ``/usr/bin/duplicati-agent`` points."""
+    return os.path.dirname(os.path.realpath(agent_path))
+
+
+def read_package_type_id(install_dir):
+    """``UpdaterManager.PackageTypeId``: the first non-blank line of package_type_id.txt, '' if absent."""
+    try:
+        with open(os.path.join(install_dir, PACKAGE_TYPE_FILE), 'rb') as handle:
+            text = handle.read().decode('utf-8-sig', 'replace')
+    except (IOError, OSError):
+        return ''
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ''
+
+
+def read_installed_version(install_dir):
+    """The ``Version`` of the install folder's autoupdate.manifest (signature lines skipped), or None."""
+    try:
+        with open(os.path.join(install_dir, MANIFEST_FILE), 'rb') as handle:
+            text = handle.read().decode('utf-8-sig', 'replace')
+    except (IOError, OSError):
+        return None
+    body = ''.join(line for line in text.splitlines(True) if not line.startswith('//'))
+    try:
+        value = json.loads(body).get('Version')
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None
 
 
 def host_os():
@@ -31,15 +83,15 @@ def host_os():
 
 def install_dir(agent_path):
     """The install folder of ``agent_path``, or None when no such binary exists."""
-    return agent_runner.agent_install_dir(agent_path) if os.path.exists(agent_path) else None
+    return agent_install_dir(agent_path) if os.path.exists(agent_path) else None
 
 
 def default_preload_path():
     """The preload.json in the install folder of the agent package on this host (installed or not)."""
     os_name = host_os()
-    binary = agent_runner.default_agent_path(os_name)
+    binary = default_agent_path(os_name)
     if os.path.exists(binary):
-        return os.path.join(agent_runner.agent_install_dir(binary), df.PRELOAD_FILENAME)
+        return os.path.join(agent_install_dir(binary), df.PRELOAD_FILENAME)
     package = 'pkg' if os_name == df.MACOS else systemd.detect_package_family()
     return os.path.join(df.install_dir(os_name, package, 'agent'), df.PRELOAD_FILENAME)
 
@@ -53,6 +105,7 @@ def service_paths(module, os_name, folder=None, macos_scope='user'):
     """
     if os_name == df.LINUX:
         return systemd.agent_service_paths(systemd.agent_options_text(module), folder)
+    from ansible_collections.duplicati.fleet.plugins.module_utils import launchd  # macOS only: not loaded on Linux
     home = launchd.console_user_home() if os_name == df.MACOS and macos_scope == 'user' else None
     settings_file = df.service_agent_settings_path(os_name, home=home, macos_scope=macos_scope)
     return settings_file, os.path.dirname(settings_file), False
@@ -76,6 +129,7 @@ def service_state(module, os_name, macos_scope='user', console_uid=None):
     if os_name == df.LINUX:
         return systemd.service_state(module, 'agent')
     if os_name == df.MACOS:
+        from ansible_collections.duplicati.fleet.plugins.module_utils import launchd  # macOS only: not loaded on Linux
         return launchd.service_state(module, 'agent', macos_scope, console_uid)
     return {'name': None, 'active': None, 'enabled': None, 'daemon_opts': None}
 

@@ -52,63 +52,8 @@ PRELOAD_ENV = 'DUPLICATI_PRELOAD_SETTINGS'
 PRELOAD_DEBUG_ENV = 'DUPLICATI_PRELOAD_SETTINGS_DEBUG'
 REGISTER_URL_ENV = 'DUPLICATI__REGISTER_REMOTE_CONTROL'
 HANDOVERS = ('preload', 'environment')
-PACKAGE_TYPE_FILE = 'package_type_id.txt'
-MANIFEST_FILE = 'autoupdate.manifest'
-
-# The agent binary each package installs: deb (/usr/bin link into /usr/lib/duplicati, ``BuildDebPackage`` of
-# ReleaseBuilder/Build/Command.CreatePackage.cs), rpm (/usr/lib/duplicati-agent, Resources/fedora/duplicati.spec.template.txt),
-# Docker (Resources/Docker/Dockerfile-agent) and the macOS pkg (``BuildMacNonAppPkgPackage``).
-DEFAULT_AGENT_PATHS = {
-    'linux': ('/usr/bin/duplicati-agent', '/usr/lib/duplicati/duplicati-agent', '/usr/lib/duplicati-agent/duplicati-agent',
-              '/opt/duplicati/duplicati-agent'),
-    'macos': ('/usr/local/duplicati-agent/duplicati-agent',),
-}
-
-
 class AgentRunError(DuplicatiError):
     """The agent binary failed, timed out, or could not be started."""
-
-
-def default_agent_path(os_name, exists=os.path.exists):
-    """The first installed agent binary of this OS, or the package's usual path when none is installed."""
-    candidates = DEFAULT_AGENT_PATHS.get(os_name) or DEFAULT_AGENT_PATHS['linux']
-    for path in candidates:
-        if exists(path):
-            return path
-    return candidates[0]
-
-
-def agent_install_dir(agent_path):
-    """The install folder of an agent binary: where the symlink ``/usr/bin/duplicati-agent`` points."""
-    return os.path.dirname(os.path.realpath(agent_path))
-
-
-def read_package_type_id(install_dir):
-    """``UpdaterManager.PackageTypeId``: the first non-blank line of package_type_id.txt, '' if absent."""
-    try:
-        with open(os.path.join(install_dir, PACKAGE_TYPE_FILE), 'rb') as handle:
-            text = handle.read().decode('utf-8-sig', 'replace')
-    except (IOError, OSError):
-        return ''
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return ''
-
-
-def read_installed_version(install_dir):
-    """The ``Version`` of the install folder's autoupdate.manifest (signature lines skipped), or None."""
-    try:
-        with open(os.path.join(install_dir, MANIFEST_FILE), 'rb') as handle:
-            text = handle.read().decode('utf-8-sig', 'replace')
-    except (IOError, OSError):
-        return None
-    body = ''.join(line for line in text.splitlines(True) if not line.startswith('//'))
-    try:
-        value = json.loads(body).get('Version')
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) and value else None
 
 
 def mask_secrets(text, url=None, passphrase=None):

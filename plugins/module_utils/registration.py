@@ -40,7 +40,7 @@ import uuid
 
 from urllib.parse import parse_qsl, urlsplit
 
-from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner
+from ansible_collections.duplicati.fleet.plugins.module_utils import agent_host
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
 from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
@@ -426,13 +426,13 @@ def register_native(settings_file, data_folder, url, existing, agent_path, passp
     taken back only when nothing can have been registered. ``client_options`` go to ``RegistrationClient``.
     """
     install_id, machine_id, identity_files = df.plan_identity(data_folder)
-    install_dir = agent_runner.agent_install_dir(agent_path) if os.path.exists(agent_path) else None
+    install_dir = agent_host.install_dir(agent_path)
     body = registration_body(
         url,
         machine_id=machine_id,
         install_id=install_id,
-        version=agent_runner.read_installed_version(install_dir) if install_dir else None,
-        package_type_id=agent_runner.read_package_type_id(install_dir) if install_dir else '',
+        version=agent_host.read_installed_version(install_dir) if install_dir else None,
+        package_type_id=agent_host.read_package_type_id(install_dir) if install_dir else '',
         operating_system=operating_system_name(platform.system()))
     client = RegistrationClient(url, **client_options)
     written = []

@@ -258,11 +258,9 @@ settings_error:
 import os
 
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_host
-from ansible_collections.duplicati.fleet.plugins.module_utils import agent_runner
 from ansible_collections.duplicati.fleet.plugins.module_utils import agent_settings
 from ansible_collections.duplicati.fleet.plugins.module_utils import data_folder as df
 from ansible_collections.duplicati.fleet.plugins.module_utils import host_platform
-from ansible_collections.duplicati.fleet.plugins.module_utils import launchd
 from ansible_collections.duplicati.fleet.plugins.module_utils.agent_module import AgentModule
 
 
@@ -270,14 +268,17 @@ def gather(host):
     params = host.params
     facts = host_platform.host_platform()
     os_name = df.normalize_os(facts['system'])
-    console_uid, console_user = launchd.console_owner() if os_name == df.MACOS else (None, None)
-    agent_path = params['agent_path'] or agent_runner.default_agent_path(os_name)
+    console_uid, console_user = None, None
+    if os_name == df.MACOS:
+        from ansible_collections.duplicati.fleet.plugins.module_utils import launchd  # macOS only: not loaded on Linux
+        console_uid, console_user = launchd.console_owner()
+    agent_path = params['agent_path'] or agent_host.default_agent_path(os_name)
     installed = os.path.isfile(agent_path)
-    install_dir = agent_runner.agent_install_dir(agent_path) if installed else None
-    version = agent_runner.read_installed_version(install_dir) if install_dir else None
+    install_dir = agent_host.agent_install_dir(agent_path) if installed else None
+    version = agent_host.read_installed_version(install_dir) if install_dir else None
     if installed and not version and not params['agent_path']:
         version = agent_host.package_version(host.module)
-    package_type = (agent_runner.read_package_type_id(install_dir) or None) if install_dir else None
+    package_type = (agent_host.read_package_type_id(install_dir) or None) if install_dir else None
 
     service_folder = None
     if params['settings_file']:

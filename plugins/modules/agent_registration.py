@@ -214,7 +214,7 @@ def _paths(host):
     if params['data_folder']:
         return os.path.join(params['data_folder'], df.AGENT_SETTINGS_FILENAME), params['data_folder']
     os_name = agent_host.host_os()
-    agent_path = params['agent_path'] or agent_runner.default_agent_path(os_name)
+    agent_path = params['agent_path'] or agent_host.default_agent_path(os_name)
     settings_file, folder, overridden = agent_host.service_paths(host.module, os_name, agent_host.install_dir(agent_path))
     if overridden:
         params['data_folder'] = folder
@@ -279,7 +279,7 @@ def run(host):
     if before['registered'] and not params['force']:
         return result
     url = registration.check_registration_url(params['registration_url'])
-    params['agent_path'] = params['agent_path'] or agent_runner.default_agent_path(agent_host.host_os())
+    params['agent_path'] = params['agent_path'] or agent_host.default_agent_path(agent_host.host_os())
     result.update(changed=True, registered=True, method=params['method'],
                   diff={'before': before, 'after': {'registered': True, 'server_url': '(assigned by the console)'}})
     if host.check_mode:

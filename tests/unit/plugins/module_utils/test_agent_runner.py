@@ -55,23 +55,6 @@ def proc_cmdlines():
     return lines
 
 
-def test_installed_agent_knowledge(tmp_path):
-    install = tmp_path / 'lib'
-    install.mkdir()
-    (install / 'package_type_id.txt').write_text('\ufeff\n  linux-arm64-agent.deb \n')
-    (install / 'autoupdate.manifest').write_text('//SIGNED abc\n{"Version": "2.3.0.4", "ReleaseType": "Stable"}')
-    assert ar.read_package_type_id(str(install)) == 'linux-arm64-agent.deb'
-    assert ar.read_installed_version(str(install)) == '2.3.0.4'
-    assert ar.read_package_type_id(str(tmp_path)) == ''
-    assert ar.read_installed_version(str(tmp_path)) is None
-    link = tmp_path / 'duplicati-agent'
-    (install / 'duplicati-agent').write_text('')
-    link.symlink_to(install / 'duplicati-agent')
-    assert ar.agent_install_dir(str(link)) == str(install)
-    assert ar.default_agent_path('macos', exists=lambda p: False) == '/usr/local/duplicati-agent/duplicati-agent'
-    assert ar.default_agent_path('linux', exists=lambda p: p == '/opt/duplicati/duplicati-agent') == '/opt/duplicati/duplicati-agent'
-
-
 def test_command_line_holds_no_secret():
     argv = ar.build_command('/usr/bin/duplicati-agent', '/root/.config/Duplicati/agent.json', '/data')
     assert argv == ['/usr/bin/duplicati-agent', 'run', '--agent-register-only',
