@@ -52,6 +52,8 @@ PRELOAD_ENV = 'DUPLICATI_PRELOAD_SETTINGS'
 PRELOAD_DEBUG_ENV = 'DUPLICATI_PRELOAD_SETTINGS_DEBUG'
 REGISTER_URL_ENV = 'DUPLICATI__REGISTER_REMOTE_CONTROL'
 HANDOVERS = ('preload', 'environment')
+
+
 class AgentRunError(DuplicatiError):
     """The agent binary failed, timed out, or could not be started."""
 
