@@ -92,10 +92,6 @@ PLAYBOOKS = {
 - name: Roll the agent out
   hosts: fleet
   gather_facts: false
-  # the systemctl stand-in first on PATH, with the emulated host's own root
-  environment:
-    PATH: "{{ bench_bin_dir }}:{{ lookup('ansible.builtin.env', 'PATH') }}"
-    DUPLICATI_EMULATOR_SYSTEMD_ROOT: "{{ bench_host_dir }}/systemd"
   roles:
     - role: duplicati.fleet.duplicati_agent
 ''',
@@ -249,8 +245,14 @@ class Fleet(object):
                             env=self.env, cwd=self.work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.started = []
 
-    def inventory(self, size, hosts=None, name=None, interpreter=sys.executable):
-        """inventory-N.yml: N local hosts, each with its own folder under hosts-N/ (``hosts``: only these)."""
+    def inventory(self, size, hosts=None, name=None):
+        """inventory-N.yml: N local hosts, each with its own folder under hosts-N/ (``hosts``: only these).
+
+        Each host's values are written out literally, as a real inventory's are: a value like
+        ``"{{ bench_host_dir }}/data"`` would be templated again in every task of every host, a cost of the
+        harness and not of the role. Each host's interpreter is the wrapper that reset_hosts writes: it puts
+        the systemctl stand-in first on PATH with the host's own root. Every row (ping too) runs through it,
+        and no playbook sets ``environment``."""
         path = os.path.join(self.work, (name or 'inventory-%d' % size) + '.yml')
         if os.path.exists(path):
             return path
@@ -258,19 +260,21 @@ class Fleet(object):
         lines = [
             '---', 'all:', '  children:', '    fleet:', '      vars:',
             '        ansible_connection: local',
-            '        ansible_python_interpreter: "%s"' % interpreter,
-            '        bench_host_dir: "%s/{{ inventory_hostname }}"' % hosts_dir,
             '        bench_server_url: "%s"' % self.server_url,
-            '        bench_bin_dir: "%s"' % self.bin_dir,
             '        duplicati_agent_package_source: none',
             '        duplicati_agent_manage_service: true',
             '        duplicati_agent_registration_method: native',
             '        duplicati_agent_path: "%s"' % self.agent_path,
-            '        duplicati_agent_data_folder: "{{ bench_host_dir }}/data"',
-            '        duplicati_agent_preload_path: "{{ bench_host_dir }}/preload.json"',
         ]
         lines.append('      hosts:')
-        lines.extend('        %s:' % host for host in (hosts or host_names(size)))
+        for host in (hosts or host_names(size)):
+            host_dir = os.path.join(hosts_dir, host)
+            lines.extend([
+                '        %s:' % host,
+                '          ansible_python_interpreter: "%s"' % os.path.join(host_dir, 'python'),
+                '          duplicati_agent_data_folder: "%s"' % os.path.join(host_dir, 'data'),
+                '          duplicati_agent_preload_path: "%s"' % os.path.join(host_dir, 'preload.json'),
+            ])
         with open(path, 'w') as handle:
             handle.write('\n'.join(lines) + '\n')
         return path
@@ -281,8 +285,7 @@ class Fleet(object):
         ``environment``, so each host's interpreter is a wrapper that puts the systemctl stand-in first on
         PATH with the host's own root."""
         names = sorted(host_names(size))
-        return [self.inventory(size, names[i::slices], 'inventory-%d-slice-%d-of-%d' % (size, i + 1, slices),
-                               '{{ bench_host_dir }}/python')
+        return [self.inventory(size, names[i::slices], 'inventory-%d-slice-%d-of-%d' % (size, i + 1, slices))
                 for i in range(slices)]
 
     def reset_hosts(self, size):
@@ -441,6 +444,7 @@ def _recap(log):
 def run_size(fleet, size, rows, repeat, logs, slices=3):
     """{row: [(cpu, wall), ...]} for one fleet size; every run checked."""
     results = dict((row, []) for row in rows)
+    fleet.reset_hosts(size)  # every row runs through the hosts' interpreter wrappers
     for rep in range(1, repeat + 1):
         for row in rows:
             log = os.path.join(logs, '%s-%d-%d.log' % (row, size, rep))
@@ -623,7 +627,8 @@ def main():
         results = {}
         for size in args.sizes:
             results[size] = run_size(fleet, size, args.rows, args.repeat, logs, args.slices)
-            fleet.reset_hosts(size)
+            if not args.keep:  # --keep leaves the hosts as the last row left them, to look at or time
+                fleet.reset_hosts(size)
         report(args.sizes, results, args)
         if args.profile:
             profile(fleet, args.sizes[-1], logs)
