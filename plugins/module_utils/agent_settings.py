@@ -162,10 +162,15 @@ def _certificate(pairs, index, source):
     return cert
 
 
-def _decrypt(value, passphrase, name, source):
+def _decrypt(value, passphrase, name, source, decrypt=True):
+    """The value decrypted; with ``decrypt=False`` the value as it is, once the passphrase is known to be the
+    one it was encrypted with (the key checks of ``decrypt_field``, without AES)."""
     if value is None or not value.startswith('enc-v1:'):
         return value
     try:
+        if not decrypt:
+            _encrypted_field().plaintext_length(value, passphrase)
+            return value
         return _encrypted_field().decrypt_field(value, passphrase)
     except EncryptedFieldKeyMissingError:
         raise DuplicatiError('%s: %s' % (source, KEY_MISSING_MESSAGE), url=source,
@@ -175,8 +180,9 @@ def _decrypt(value, passphrase, name, source):
                              hint='The passphrase does not match the one %s was encrypted with.' % name)
 
 
-def parse_agent_settings(text, passphrase=None, source='agent.json'):
-    """Parse agent.json text like ``Settings.Load``; returns the settings dict with decrypted values."""
+def parse_agent_settings(text, passphrase=None, source='agent.json', decrypt=True):
+    """Parse agent.json text like ``Settings.Load``; returns the settings dict with decrypted values
+    (``decrypt=False``: with the encrypted values as they are, the passphrase checked against them)."""
     passphrase = check_passphrase(passphrase)
     doc = dotnet_json.loads(text, source, object_pairs_hook=_pairs_hook)
     if doc is None:
@@ -195,12 +201,13 @@ def parse_agent_settings(text, passphrase=None, source='agent.json'):
         certs = [_certificate(c, i, source) for i, c in enumerate(certs)]
     settings['serverCertificates'] = certs
     for name in ENCRYPTED_KEYS:
-        settings[name] = _decrypt(settings[name], passphrase, name, source)
+        settings[name] = _decrypt(settings[name], passphrase, name, source, decrypt)
     return settings
 
 
-def load_agent_settings(path, passphrase=None):
-    """Load ``path``; a missing file gives the defaults (like the agent).  Raises DuplicatiError."""
+def load_agent_settings(path, passphrase=None, decrypt=True):
+    """Load ``path``; a missing file gives the defaults (like the agent).  Raises DuplicatiError.
+    ``decrypt=False``: see ``parse_agent_settings``."""
     if not os.path.exists(path):
         check_passphrase(passphrase)
         return default_agent_settings()
@@ -213,13 +220,33 @@ def load_agent_settings(path, passphrase=None):
         text = data.decode('utf-8')
     except UnicodeDecodeError:
         raise DuplicatiError('%s is not valid UTF-8 text' % path, url=path)
-    return parse_agent_settings(text, passphrase, source=path)
+    return parse_agent_settings(text, passphrase, source=path, decrypt=decrypt)
 
 
 def is_registered(settings):
     """True if the agent is registered: ``jwt`` is not null, empty or whitespace (after decryption)."""
     jwt = (settings or {}).get('jwt')
     return isinstance(jwt, str) and jwt.strip() != ''
+
+
+# A token the console issues is a JWT of a few hundred bytes; the agent writes it, or an empty value.
+_SHORTEST_TOKEN = 32
+
+
+def holds_token(jwt, passphrase):
+    """``is_registered`` of the ``jwt`` value as agent.json holds it (maybe ``enc-v1:``, with its passphrase
+    already checked): an encrypted value is measured, not decrypted, when its length decides. An empty
+    plaintext is no token; one longer than any blank value Duplicati writes (none) is one. Any other length
+    is decrypted, so that a value of blanks counts as no token, as ``string.IsNullOrWhiteSpace`` has it."""
+    if not (isinstance(jwt, str) and jwt.startswith('enc-v1:')):
+        return is_registered({'jwt': jwt})
+    field = _encrypted_field()
+    length = field.plaintext_length(jwt, passphrase)
+    if length == 0:
+        return False
+    if length is not None and length > _SHORTEST_TOKEN:
+        return True
+    return is_registered({'jwt': field.decrypt_field(jwt, passphrase)})
 
 
 def read_folded(path):
@@ -245,12 +272,14 @@ def settings_facts(path, passphrase=None):
     facts['settings_encrypted'] = any(isinstance(raw.get(k.lower()), str) and raw[k.lower()].startswith('enc-v1:')
                                       for k in ENCRYPTED_KEYS)
     try:
-        settings = load_agent_settings(path, passphrase)
+        # The passphrase is checked against both encrypted values, without AES: reading the facts of a fleet's
+        # hosts then needs neither the key stretching nor the cryptography package (holds_token).
+        settings = load_agent_settings(path, passphrase, decrypt=False)
+        facts['registered'] = holds_token(settings['jwt'], passphrase)
     except DuplicatiError as err:
         facts['settings_error'] = str(err)
         facts['registered'] = is_registered({'jwt': raw.get('jwt')})
     else:
-        facts['registered'] = is_registered(settings)
         expiry = certificate_expiry(settings)
         facts['certificate_expiry'] = expiry.isoformat() if expiry is not None else None
     url = raw.get('serverurl')

@@ -26,8 +26,8 @@ the key string. This mirrors ``Duplicati/Library/Encryption/EncryptedFieldHelper
 
 import binascii
 import hashlib
+import struct
 
-from ansible_collections.duplicati.fleet.plugins.module_utils import aescrypt
 from ansible_collections.duplicati.fleet.plugins.module_utils.errors import (
     EncryptedFieldError,
     EncryptedFieldKeyError,
@@ -44,6 +44,12 @@ _HASH_LENGTH = 64
 
 # DeviceIDHelper.EMPTY_DEVICE_IDS: the id an empty DeviceIdBuilder produces, and "".
 _EMPTY_DEVICE_IDS = ('WERC8GMRZGE196QVYK49JVXS4GKTWGF4CJDS6K54JPCHPY2JQ1AG', '')
+
+
+def _aescrypt():
+    # Imported on use: checking a key or a length needs no AES (nor the cryptography package).
+    from ansible_collections.duplicati.fleet.plugins.module_utils import aescrypt
+    return aescrypt
 
 
 def _sha256_hex(text):
@@ -106,21 +112,19 @@ def encrypt_field(value, key):
             hint='Give the settings encryption key (SETTINGS_ENCRYPTION_KEY).')
     if value is None or is_blacklisted_key(instance[0]):
         return value
-    blob = aescrypt.encrypt_bytes(value.encode('utf-8'), instance[0], version=2, minimal_header=True)
+    blob = _aescrypt().encrypt_bytes(value.encode('utf-8'), instance[0], version=2, minimal_header=True)
     content = binascii.hexlify(blob).decode('ascii').upper()
     return PREFIX + _sha256_hex(content) + instance[1] + content
 
 
-def decrypt_field(value, key):
-    """Decrypt an ``enc-v1:`` string with the settings encryption ``key``.
-
-    Values that are None, empty or lack the prefix are returned unchanged; a value whose
-    content hash does not match is returned with the prefix stripped (as Duplicati does).
-    """
+def _open(value, key):
+    """The checks of ``decrypt_field`` before any AES: ``(None, value)`` for a value it returns as it is (none,
+    empty, no prefix, or a content hash that does not match: then the value without its prefix), else
+    ``(key, content)`` with the hex content. Raises the errors ``decrypt_field`` raises for a missing or wrong key."""
     _check_value(value)
     instance = _key(key)
     if not value or not value.startswith(PREFIX):
-        return value
+        return None, value
     if instance is None:
         raise EncryptedFieldKeyMissingError(
             'The settings field is encrypted but no settings encryption key was given',
@@ -132,13 +136,66 @@ def decrypt_field(value, key):
             % (len(rest), 2 * _HASH_LENGTH))
     content_hash, key_hash, content = rest[:_HASH_LENGTH], rest[_HASH_LENGTH:2 * _HASH_LENGTH], rest[2 * _HASH_LENGTH:]
     if content_hash != _sha256_hex(content):
-        return rest
+        return None, rest
     if key_hash != instance[1]:
         raise EncryptedFieldKeyMismatchError(
             'The settings field was encrypted with a different settings encryption key',
             hint='Give the settings encryption key the server or agent was started with.')
+    return instance[0], content
+
+
+def decrypt_field(value, key):
+    """Decrypt an ``enc-v1:`` string with the settings encryption ``key``.
+
+    Values that are None, empty or lack the prefix are returned unchanged; a value whose
+    content hash does not match is returned with the prefix stripped (as Duplicati does).
+    """
+    password, content = _open(value, key)
+    if password is None:
+        return content
     try:
         blob = binascii.unhexlify(content)
     except (binascii.Error, ValueError):
         raise EncryptedFieldError('The enc-v1 value is malformed: its content is not hexadecimal')
-    return aescrypt.decrypt_bytes(blob, instance[0]).decode('utf-8', 'replace')
+    return _aescrypt().decrypt_bytes(blob, password).decode('utf-8', 'replace')
+
+
+# AES Crypt v2 after the extensions: header IV, encrypted session IV and key, header HMAC; after the
+# ciphertext: the plaintext length mod 16 and the payload HMAC (aescrypt.py has the whole layout).
+_V2_BEFORE_PAYLOAD = 16 + 48 + 32
+_V2_AFTER_PAYLOAD = 1 + 32
+
+
+def plaintext_length(value, key):
+    """How many bytes ``decrypt_field(value, key)`` would give as UTF-8, read from the AES Crypt v2 framing
+    without decrypting, after the same key checks (and errors) as ``decrypt_field``.
+
+    Version 2 keeps the plaintext length mod 16 in the clear and adds no block to a whole number of blocks,
+    so the length is exact. None when the content is not a well-formed version 2 stream: only
+    ``decrypt_field`` can tell then (and say what is wrong). The length proves the key's hash, not the
+    payload's HMAC: a payload changed after its content hash was computed is only found by decrypting.
+    """
+    password, content = _open(value, key)
+    if password is None:
+        return None if content is None else len(content.encode('utf-8'))
+    try:
+        blob = binascii.unhexlify(content)
+    except (binascii.Error, ValueError):
+        return None
+    if blob[:5] != b'AES\x02\x00':
+        return None
+    offset = 5
+    while True:
+        if offset + 2 > len(blob):
+            return None
+        size = struct.unpack('>H', blob[offset:offset + 2])[0]
+        offset += 2 + size
+        if size == 0:
+            break
+    payload = len(blob) - offset - _V2_BEFORE_PAYLOAD - _V2_AFTER_PAYLOAD
+    if payload < 0 or payload % 16:
+        return None
+    remainder = blob[-_V2_AFTER_PAYLOAD]
+    if remainder >= 16 or (payload == 0 and remainder):
+        return None
+    return payload - 16 + remainder if remainder else payload

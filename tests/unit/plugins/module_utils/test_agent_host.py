@@ -30,7 +30,7 @@ def test_installed_agent_knowledge(tmp_path):
 
 def test_agent_info_loads_neither_launchd_nor_agent_runner():
     """Every run of the role decides a host with one agent_info call. On Linux it does not import (and, from its
-    AnsiballZ zip, compile on every call) the launchd code or the code that runs the agent binary."""
+    AnsiballZ zip, compile on every call) the launchd code, the code that runs the agent binary, or AES."""
     code = ('import sys\n'
             'import ansible_collections.duplicati.fleet.plugins.modules.agent_info\n'
             'print(" ".join(sorted(m.rsplit(".", 1)[-1] for m in sys.modules if ".module_utils." in m)))\n')
@@ -39,3 +39,4 @@ def test_agent_info_loads_neither_launchd_nor_agent_runner():
     assert 'agent_host' in loaded
     assert 'launchd' not in loaded
     assert 'agent_runner' not in loaded
+    assert 'aescrypt' not in loaded  # AES only when a value must be decrypted (agent_settings.holds_token)

@@ -195,3 +195,41 @@ def test_save_with_blacklisted_passphrase_writes_plaintext():
 def test_save_encrypts_only_non_blank_values():
     text = ags.render_agent_settings({'jwt': ' ', 'settingsEncryptionKey': None, 'serverUrl': 'u'}, passphrase='long and good password')
     assert json.loads(text) == {'jwt': '', 'serverUrl': 'u'}
+
+
+def _no_aes(monkeypatch):
+    from ansible_collections.duplicati.fleet.plugins.module_utils import encrypted_field
+
+    def refuse():
+        raise AssertionError('AES was used')
+    monkeypatch.setattr(encrypted_field, '_aescrypt', refuse)
+
+
+def test_settings_facts_of_a_registered_agent_need_no_aes(tmp_path, monkeypatch):
+    """agent_info reads every host of a fleet on every run: the passphrase is checked by its hash and the token
+    measured, not decrypted (no key stretching, no cryptography import)."""
+    path = tmp_path / 'agent.json'
+    token = 'eyJhbGciOiJSUzI1NiJ9.' + 'e' * 200
+    ags.save_agent_settings(str(path), dict(ags.default_agent_settings(), jwt=token, serverUrl='wss://s'), passphrase='a long passphrase')
+    _no_aes(monkeypatch)
+    facts = ags.settings_facts(str(path), 'a long passphrase')
+    assert facts['registered'] and facts['settings_encrypted'] and 'settings_error' not in facts
+    assert facts['server_url'] == 'wss://s'
+    wrong = ags.settings_facts(str(path), 'another long passphrase')
+    assert 'Invalid settings key provided' in wrong['settings_error'] and wrong['registered']
+
+
+@pytest.mark.parametrize('jwt, registered', [('', False), ('   ', False), ('short', True), ('t' * 32, True), ('t' * 33, True)])
+def test_holds_token_is_is_registered_of_the_decrypted_value(jwt, registered):
+    from ansible_collections.duplicati.fleet.plugins.module_utils.encrypted_field import encrypt_field
+    value = encrypt_field(jwt, 'a long passphrase')
+    assert ags.holds_token(value, 'a long passphrase') is registered
+    assert ags.holds_token(jwt, None) is registered
+
+
+def test_holds_token_measures_only_the_lengths_that_decide(monkeypatch):
+    from ansible_collections.duplicati.fleet.plugins.module_utils.encrypted_field import encrypt_field
+    empty, long_token = encrypt_field('', 'a long passphrase'), encrypt_field('t' * 33, 'a long passphrase')
+    _no_aes(monkeypatch)
+    assert ags.holds_token(empty, 'a long passphrase') is False
+    assert ags.holds_token(long_token, 'a long passphrase') is True
