@@ -21,7 +21,7 @@ sanity units integration build lint ecosystem molecule:  ## run one stage of `ma
 docs:  ## build the HTML docs site (modules, role, guides) into .work/docs/build/html
 	@bash scripts/docs.sh
 
-sanity-matrix:  ## ansible-test sanity on every supported ansible-core (2.17, 2.18, 2.19)
+sanity-matrix:  ## ansible-test sanity on every supported ansible-core (2.18, 2.19)
 	@bash scripts/sanity-matrix.sh
 
 bench: setup  ## run the benchmarks and print their figures

@@ -3,9 +3,9 @@
 # meta/runtime.yml's requires_ansible to the newest that runs on this Python: one venv per
 # minor version under .work/sanity-matrix, each running sanity on the same copy of the
 # collection, with the ignore files empty. Ends with "summary: N passed, N failed".
-# Usage: scripts/sanity-matrix.sh [2.17 2.18 2.19]
+# Usage: scripts/sanity-matrix.sh [2.18 2.19]
 # Versions: the newest patch release of each minor on PyPI; pin one with
-# ANSIBLE_CORE_2_17=2.17.14 (and so on).
+# ANSIBLE_CORE_2_18=2.18.12 (and so on).
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -16,7 +16,7 @@ COLL=$COLLECTIONS/ansible_collections/duplicati/fleet
 export ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS ANSIBLE_NOCOLOR=1
 mkdir -p "$MATRIX/logs"
 minors=("$@")
-[ ${#minors[@]} -gt 0 ] || minors=(2.17 2.18 2.19)
+[ ${#minors[@]} -gt 0 ] || minors=(2.18 2.19)
 
 passed=0 failed=0 failed_versions=()
 

@@ -174,9 +174,12 @@ echo "== 3. second run: nothing changes"
 play "$WORK/second.log" -e "@$WORK/vars.yml" || { cat "$WORK/second.log"; fail "second run"; }
 [ "$(recap "$WORK/second.log")" = "changed=0 failed=0" ] || { cat "$WORK/second.log"; fail "second run changed something"; }
 [ "$(registrations)" = 1 ] || fail "the second run registered again"
-# the fast path: agent_info found the host converged, so the steps (preload, registration, package, service) are skipped
-sed -n '/^TASK \[duplicati.fleet.duplicati_agent : Install, configure and register the agent, or remove it\]/,/^$/p' "$WORK/second.log" \
-  | grep -q "^skipping: \[agent_host\]" || { cat "$WORK/second.log"; fail "the second run did not skip the steps of a converged host"; }
+# the fast path: agent_info found the host converged, so the role ended there (meta: end_role): no step (preload,
+# registration, package, service) and not even their include ran
+if ! grep -q "^TASK \[duplicati.fleet.duplicati_agent : End the role for a converged Linux host\]" "$WORK/second.log" \
+  || grep -q "^TASK \[duplicati.fleet.duplicati_agent : Install, configure and register the agent, or remove it\]" "$WORK/second.log"; then
+  cat "$WORK/second.log"; fail "the second run did not end the role for a converged host"
+fi
 ! grep -q "^TASK \[duplicati.fleet.duplicati_agent : Write preload.json\]" "$WORK/second.log" \
   || { cat "$WORK/second.log"; fail "the second run ran the preload step on a converged host"; }
 
