@@ -83,13 +83,19 @@ def _rules(v):
         (_number(v['registration_timeout']) >= 1, 'duplicati_agent_registration_timeout must be at least 1 (seconds).'),
         (_number(v['registration_retries']) >= 0, 'duplicati_agent_registration_retries must be 0 or more.'),
         (1 <= _number(v['webservice_port']) <= 65535, 'duplicati_agent_webservice_port must be between 1 and 65535.'),
-        (is_sequence(opts) and not isinstance(opts, dict) and all(_text(o) and _OPTION.match(o) for o in opts),
+        (_options(opts) and all(_text(o) and _OPTION.match(o) for o in opts),
          'duplicati_agent_daemon_opts must be a list whose every entry starts with -- (for example --log-level=information).'),
         (_text(v['version']) and (v['version'] == 'latest' or bool(_VERSION.match(v['version']))),
          "duplicati_agent_version must be 'latest' or a version like 2.3.0.4."),
         (all(isinstance(v[name], dict) for name in ('preload_args', 'preload_env', 'preload_db')),
          'duplicati_agent_preload_args, duplicati_agent_preload_env and duplicati_agent_preload_db must be dictionaries.'),
+        (not isinstance(v['preload_args'], dict) or all(_options(o) for o in v['preload_args'].values()),
+         'duplicati_agent_preload_args must give each executable a list of options (for example agent: [--log-level=information]).'),
     ]
+
+
+def _options(value):
+    return is_sequence(value) and not isinstance(value, dict)
 
 
 def agent_input_errors(inputs):

@@ -72,6 +72,8 @@ def test_the_defaults_break_no_rule():
     (dict(version='2'), "must be 'latest' or a version"),
     (dict(version=2.3), "must be 'latest' or a version"),
     (dict(preload_env=[]), 'must be dictionaries'),
+    (dict(preload_args={'agent': '--log-level=information'}), 'give each executable a list of options'),
+    (dict(preload_args={'server': {'a': 1}}), 'give each executable a list of options'),
 ])
 def test_each_rule_names_only_itself(changes, word):
     errors = _errors(**changes)
