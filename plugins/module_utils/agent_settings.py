@@ -234,10 +234,11 @@ _SHORTEST_TOKEN = 32
 
 
 def holds_token(jwt, passphrase):
-    """``is_registered`` of the ``jwt`` value as agent.json holds it (maybe ``enc-v1:``, with its passphrase
-    already checked): an encrypted value is measured, not decrypted, when its length decides. An empty
-    plaintext is no token; one longer than any blank value Duplicati writes (none) is one. Any other length
-    is decrypted, so that a value of blanks counts as no token, as ``string.IsNullOrWhiteSpace`` has it."""
+    """``is_registered`` of the ``jwt`` value as agent.json holds it (maybe ``enc-v1:``, its passphrase already
+    checked), without decrypting it when its length decides: an empty plaintext is no token, and one of more
+    than 32 bytes is one (Duplicati writes a token or an empty value, never blanks). A value of another length
+    is decrypted, so that blanks count as no token, as ``string.IsNullOrWhiteSpace(settings.JWT)`` in
+    ``Agent/Program.cs`` has it."""
     if not (isinstance(jwt, str) and jwt.startswith('enc-v1:')):
         return is_registered({'jwt': jwt})
     field = _encrypted_field()
