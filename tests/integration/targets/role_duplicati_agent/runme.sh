@@ -213,6 +213,15 @@ grep -q "^+DAEMON_OPTS=.*--webservice-port=8377" "$WORK/portcheck.log" || { cat 
 cmp -s "$OPTIONS" "$WORK/options.before" || fail "check mode changed the service options"
 no_secret_in "$WORK/portcheck.log"
 
+echo "== 3e. a wrong passphrase for agent.json: refused with the file, the reason and the way out, nothing changes"
+if play "$WORK/wrongkey.log" -e "@$WORK/vars.yml" -e duplicati_agent_settings_passphrase=another-long-passphrase; then
+  cat "$WORK/wrongkey.log"; fail "a wrong passphrase was accepted"
+fi
+grep -q "agent.json: Invalid settings key provided. The passphrase does not match the one jwt was encrypted with. Give the passphrase" \
+  "$WORK/wrongkey.log" || { cat "$WORK/wrongkey.log"; fail "the wrong-passphrase message is not as documented"; }
+! grep -q "another-long-passphrase" "$WORK/wrongkey.log" || fail "the wrong passphrase was printed"
+[ "$(registrations)" = 1 ] || fail "the wrong passphrase registered again"
+
 echo "== 4. --check on a converged host: no change predicted"
 play "$WORK/check2.log" -e "@$WORK/vars.yml" --check || { cat "$WORK/check2.log"; fail "check run on a converged host"; }
 [ "$(recap "$WORK/check2.log")" = "changed=0 failed=0" ] || { cat "$WORK/check2.log"; fail "check mode predicted a change"; }
@@ -278,6 +287,15 @@ grep -q "duplicati_agent_claim_by_hand=true" "$WORK/nourl.log" || { cat "$WORK/n
 [ "$(service_state)" = "inactive disabled" ] || fail "the service is $(service_state) after the refused run"
 [ ! -e "$PRELOAD" ] || fail "the refused run wrote preload.json"
 [ "$(default_requests)" = 0 ] || fail "the refused run sent $(default_requests) requests to the default console"
+# the role does not manage the service but installs a package, whose postinst would start the agent: refused too,
+# before the package is fetched
+if play "$WORK/nourl2.log" -e "@$WORK/vars.yml" -e duplicati_agent_registration_url= -e duplicati_agent_manage_service=false \
+    -e duplicati_agent_package_source=url -e duplicati_agent_package_checksum=sha256:$(printf '0%.0s' $(seq 64)) \
+    -e duplicati_agent_package_url=https://packages.invalid/duplicati-2.3.0.4_stable_2026-01-01-linux-x64-agent.deb; then
+  cat "$WORK/nourl2.log"; fail "a package would have started an unregistered agent without a registration URL"
+fi
+grep -q "duplicati_agent_registration_url is empty" "$WORK/nourl2.log" || { cat "$WORK/nourl2.log"; fail "no message about the empty URL (package)"; }
+[ ! -e "$PRELOAD" ] || fail "the refused run (package) wrote preload.json"
 
 echo "== 8. a fresh host with the agent method, DUPLICATI_REMOTE_CONTROL_URL naming the fleet's console"
 play "$WORK/agent.log" -e "@$WORK/vars.yml" -e duplicati_agent_registration_method=agent \
