@@ -289,8 +289,9 @@ grep -q "duplicati_agent_claim_by_hand=true" "$WORK/nourl.log" || { cat "$WORK/n
 [ "$(default_requests)" = 0 ] || fail "the refused run sent $(default_requests) requests to the default console"
 # the role does not manage the service but installs a package, whose postinst would start the agent: refused too,
 # before the package is fetched
+ZEROS64=0000000000000000000000000000000000000000000000000000000000000000
 if play "$WORK/nourl2.log" -e "@$WORK/vars.yml" -e duplicati_agent_registration_url= -e duplicati_agent_manage_service=false \
-    -e duplicati_agent_package_source=url -e duplicati_agent_package_checksum=sha256:$(printf '0%.0s' $(seq 64)) \
+    -e duplicati_agent_package_source=url -e "duplicati_agent_package_checksum=sha256:$ZEROS64" \
     -e duplicati_agent_package_url=https://packages.invalid/duplicati-2.3.0.4_stable_2026-01-01-linux-x64-agent.deb; then
   cat "$WORK/nourl2.log"; fail "a package would have started an unregistered agent without a registration URL"
 fi
