@@ -20,10 +20,11 @@ from ansible.module_utils.six import string_types
 
 DEFAULT_WEBSERVICE_PORT = 8210
 
-_CHECKSUM = re.compile(r'^(sha1|sha224|sha256|sha384|sha512|md5):[0-9a-fA-F]+$')
+# \Z, not $: $ also matches before a final line break.
+_CHECKSUM = re.compile(r'^(sha1|sha224|sha256|sha384|sha512|md5):[0-9a-fA-F]+\Z')
 _HTTP_URL = re.compile(r'^https?://')
 _OPTION = re.compile(r'^--[A-Za-z0-9]')
-_VERSION = re.compile(r'^[0-9]+(\.[0-9]+){1,3}$')
+_VERSION = re.compile(r'^[0-9]+(\.[0-9]+){1,3}\Z')
 
 _NAMES = (
     'package_source', 'package_url', 'package_checksum', 'package_file', 'local_access', 'local_password',
@@ -89,7 +90,8 @@ def _rules(v):
          "duplicati_agent_version must be 'latest' or a version like 2.3.0.4."),
         (all(isinstance(v[name], dict) for name in ('preload_args', 'preload_env', 'preload_db')),
          'duplicati_agent_preload_args, duplicati_agent_preload_env and duplicati_agent_preload_db must be dictionaries.'),
-        (not isinstance(v['preload_args'], dict) or all(_options(o) for o in v['preload_args'].values()),
+        (not isinstance(v['preload_args'], dict)
+         or all(_options(o) and all(_text(e) for e in o) for o in v['preload_args'].values()),
          'duplicati_agent_preload_args must give each executable a list of options (for example agent: [--log-level=information]).'),
     ]
 

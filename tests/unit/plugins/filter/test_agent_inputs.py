@@ -74,6 +74,12 @@ def test_the_defaults_break_no_rule():
     (dict(preload_env=[]), 'must be dictionaries'),
     (dict(preload_args={'agent': '--log-level=information'}), 'give each executable a list of options'),
     (dict(preload_args={'server': {'a': 1}}), 'give each executable a list of options'),
+    # re's $ also matches before a final line break: the value would pass with it
+    (dict(version='2.3.0.4\n'), "must be 'latest' or a version"),
+    (dict(package_checksum='sha256:ab\n'), 'must be algorithm:hex'),
+    # the preload module takes only text entries: refused here, with this rule's message, before any step
+    (dict(preload_args={'agent': [123]}), 'give each executable a list of options'),
+    (dict(preload_args={'agent': ['--a=1', {'x': 1}]}), 'give each executable a list of options'),
 ])
 def test_each_rule_names_only_itself(changes, word):
     errors = _errors(**changes)
