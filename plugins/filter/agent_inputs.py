@@ -18,6 +18,9 @@ from ansible.module_utils.common.collections import is_sequence
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six import string_types
 
+from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils.preload import string_values, validate_preload
+
 DEFAULT_WEBSERVICE_PORT = 8210
 
 # \Z, not $: $ also matches before a final line break.
@@ -93,7 +96,26 @@ def _rules(v):
         (not isinstance(v['preload_args'], dict)
          or all(_options(o) and all(_text(e) for e in o) for o in v['preload_args'].values()),
          'duplicati_agent_preload_args must give each executable a list of options (for example agent: [--log-level=information]).'),
+        (_preload_read(v['preload_args'], v['preload_env'], v['preload_db']),
+         'duplicati_agent_preload_args, duplicati_agent_preload_env and duplicati_agent_preload_db must make a preload.json '
+         'Duplicati reads: executables * or agent, server, ... in lower case, args entries --name=value, env and db a '
+         'dictionary of names and text values per executable.'),
     ]
+
+
+def _preload_read(args, env, db):
+    """Whether Duplicati reads the preload.json of these sections (``preload.validate_preload``), which the Windows
+    flow writes without the preload module. A section of the wrong type breaks the two rules before this one."""
+    sections = {'args': args, 'env': env, 'db': db}
+    if not all(isinstance(body, dict) for body in sections.values()):
+        return True
+    if not all(_options(o) and all(_text(e) for e in o) for o in args.values()):
+        return True
+    try:
+        validate_preload(string_values(sections))
+    except DuplicatiError:
+        return False
+    return True
 
 
 def _options(value):

@@ -80,6 +80,13 @@ def test_the_defaults_break_no_rule():
     # the preload module takes only text entries: refused here, with this rule's message, before any step
     (dict(preload_args={'agent': [123]}), 'give each executable a list of options'),
     (dict(preload_args={'agent': ['--a=1', {'x': 1}]}), 'give each executable a list of options'),
+    # a preload.json Duplicati would ignore as a whole (the Windows flow writes it without the preload module)
+    (dict(preload_env={'agent': 'X=1'}), 'a preload.json Duplicati reads'),
+    (dict(preload_env={'agent': {'X': {'nested': 1}}}), 'a preload.json Duplicati reads'),
+    (dict(preload_db={'server': ['--a=1']}), 'a preload.json Duplicati reads'),
+    (dict(preload_args={'agent': ['log-level=information']}), 'a preload.json Duplicati reads'),
+    (dict(preload_args={'Agent': ['--a=1']}), 'a preload.json Duplicati reads'),
+    (dict(preload_env={'agent': {'X': 1, 'Y': True, 'Z': None}}, preload_db={'*': {'a': 'b'}}), None),
 ])
 def test_each_rule_names_only_itself(changes, word):
     errors = _errors(**changes)
