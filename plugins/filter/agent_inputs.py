@@ -156,10 +156,17 @@ def agent_preload_args(preload_args, settings_passphrase='', local_access=False,
     return dict((name, value) for name, value in args.items() if value != [])
 
 
+def agent_preload_document(args, env=None, db=None):
+    """The whole preload.json: the sections that are not empty, the values of ``env`` and ``db`` as text."""
+    sections = string_values({'args': args, 'env': env or {}, 'db': db or {}})
+    return dict((name, body) for name, body in sections.items() if body)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'agent_input_errors': agent_input_errors,
             'agent_daemon_opts': agent_daemon_opts,
             'agent_preload_args': agent_preload_args,
+            'agent_preload_document': agent_preload_document,
         }
