@@ -18,12 +18,16 @@ from ansible.module_utils.common.collections import is_sequence
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six import string_types
 
+from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils.preload import string_values, validate_preload
+
 DEFAULT_WEBSERVICE_PORT = 8210
 
-_CHECKSUM = re.compile(r'^(sha1|sha224|sha256|sha384|sha512|md5):[0-9a-fA-F]+$')
+# \Z, not $: $ also matches before a final line break.
+_CHECKSUM = re.compile(r'^(sha1|sha224|sha256|sha384|sha512|md5):[0-9a-fA-F]+\Z')
 _HTTP_URL = re.compile(r'^https?://')
 _OPTION = re.compile(r'^--[A-Za-z0-9]')
-_VERSION = re.compile(r'^[0-9]+(\.[0-9]+){1,3}$')
+_VERSION = re.compile(r'^[0-9]+(\.[0-9]+){1,3}\Z')
 
 _NAMES = (
     'package_source', 'package_url', 'package_checksum', 'package_file', 'local_access', 'local_password',
@@ -89,9 +93,29 @@ def _rules(v):
          "duplicati_agent_version must be 'latest' or a version like 2.3.0.4."),
         (all(isinstance(v[name], dict) for name in ('preload_args', 'preload_env', 'preload_db')),
          'duplicati_agent_preload_args, duplicati_agent_preload_env and duplicati_agent_preload_db must be dictionaries.'),
-        (not isinstance(v['preload_args'], dict) or all(_options(o) for o in v['preload_args'].values()),
+        (not isinstance(v['preload_args'], dict)
+         or all(_options(o) and all(_text(e) for e in o) for o in v['preload_args'].values()),
          'duplicati_agent_preload_args must give each executable a list of options (for example agent: [--log-level=information]).'),
+        (_preload_read(v['preload_args'], v['preload_env'], v['preload_db']),
+         'duplicati_agent_preload_args, duplicati_agent_preload_env and duplicati_agent_preload_db must make a preload.json '
+         'Duplicati reads: executables * or agent, server, ... in lower case, args entries --name=value, env and db a '
+         'dictionary of names and text values per executable.'),
     ]
+
+
+def _preload_read(args, env, db):
+    """Whether Duplicati reads the preload.json of these sections (``preload.validate_preload``), which the Windows
+    flow writes without the preload module. A section of the wrong type breaks the two rules before this one."""
+    sections = {'args': args, 'env': env, 'db': db}
+    if not all(isinstance(body, dict) for body in sections.values()):
+        return True
+    if not all(_options(o) and all(_text(e) for e in o) for o in args.values()):
+        return True
+    try:
+        validate_preload(string_values(sections))
+    except DuplicatiError:
+        return False
+    return True
 
 
 def _options(value):
@@ -132,10 +156,17 @@ def agent_preload_args(preload_args, settings_passphrase='', local_access=False,
     return dict((name, value) for name, value in args.items() if value != [])
 
 
+def agent_preload_document(args, env=None, db=None):
+    """The whole preload.json: the sections that are not empty, the values of ``env`` and ``db`` as text."""
+    sections = string_values({'args': args, 'env': env or {}, 'db': db or {}})
+    return dict((name, body) for name, body in sections.items() if body)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'agent_input_errors': agent_input_errors,
             'agent_daemon_opts': agent_daemon_opts,
             'agent_preload_args': agent_preload_args,
+            'agent_preload_document': agent_preload_document,
         }

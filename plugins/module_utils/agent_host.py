@@ -155,7 +155,7 @@ def differences(desired, state, options_text):
         if state['registered'] != desired['registered']:
             found.append('the agent is %sregistered' % ('' if state['registered'] else 'not '))
     if desired['preload'] is not None:
-        difference = preload.preload_difference(desired['preload_path'] or default_preload_path(), json.loads(desired['preload']),
+        difference = preload.preload_difference(desired['preload_path'] or default_preload_path(), desired['preload'],
                                                 desired['preload_mode'], desired['preload_owner'])
         if difference:
             found.append(difference)

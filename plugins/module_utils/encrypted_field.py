@@ -172,12 +172,14 @@ def plaintext_length(value, key):
 
     Version 2 keeps the plaintext length mod 16 in the clear and adds no block to a whole number of blocks,
     so the length is exact. None when the content is not a well-formed version 2 stream: only
-    ``decrypt_field`` can tell then (and say what is wrong). The length proves the key's hash, not the
-    payload's HMAC: a payload changed after its content hash was computed is only found by decrypting.
+    ``decrypt_field`` can tell then (and say what is wrong). None too for a prefixed value whose content hash
+    does not match: ``decrypt_field`` returns it without its prefix and without AES, and its length says
+    nothing of what it holds (blanks). The length proves the key's hash, not the payload's HMAC: a payload
+    changed after its content hash was computed is only found by decrypting.
     """
     password, content = _open(value, key)
     if password is None:
-        return None if content is None else len(content.encode('utf-8'))
+        return len(value.encode('utf-8')) if value is not None and content is value else None
     try:
         blob = binascii.unhexlify(content)
     except (binascii.Error, ValueError):

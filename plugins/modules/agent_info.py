@@ -59,8 +59,10 @@ options:
         description:
           - The sections of C(preload.json) (C(args), C(env), C(db)) as M(duplicati.fleet.preload) takes them. With no
             entry at all, C(preload.json) must not exist. Omitted, C(preload.json) is not compared.
-          - It holds secrets, so it is never logged nor returned.
-        type: json
+          - Its secret entries (passphrases, passwords, tokens, URLs with credentials) are masked in the logged
+            invocation and the result, as M(duplicati.fleet.preload) masks them; no other value is hidden, so that
+            no short value of an entry masks the facts this module returns.
+        type: dict
       preload_path:
         description: The C(preload.json) to compare. Default is the one M(duplicati.fleet.preload) writes by default.
         type: path
@@ -315,7 +317,7 @@ def main():
             data_folder=dict(type='path'),
             macos_scope=dict(type='str', choices=['user', 'system'], default='user'),
             desired=dict(type='dict', options=dict(
-                preload=dict(type='json', no_log=True),
+                preload=dict(type='dict', no_log=False),
                 preload_path=dict(type='path'),
                 preload_mode=dict(type='raw', default='0600'),
                 preload_owner=dict(type='str'),

@@ -23,6 +23,8 @@ except ImportError:  # ansible-core before 2.19 templates any string
         return template
 
 from ansible_collections.duplicati.fleet.plugins.filter import agent_inputs as ai
+from ansible_collections.duplicati.fleet.plugins.module_utils.errors import DuplicatiError
+from ansible_collections.duplicati.fleet.plugins.module_utils.preload import validate_preload
 
 DEFAULTS = {
     'package_source': 'release', 'package_url': '', 'package_checksum': '', 'package_file': '',
@@ -74,6 +76,19 @@ def test_the_defaults_break_no_rule():
     (dict(preload_env=[]), 'must be dictionaries'),
     (dict(preload_args={'agent': '--log-level=information'}), 'give each executable a list of options'),
     (dict(preload_args={'server': {'a': 1}}), 'give each executable a list of options'),
+    # re's $ also matches before a final line break: the value would pass with it
+    (dict(version='2.3.0.4\n'), "must be 'latest' or a version"),
+    (dict(package_checksum='sha256:ab\n'), 'must be algorithm:hex'),
+    # the preload module takes only text entries: refused here, with this rule's message, before any step
+    (dict(preload_args={'agent': [123]}), 'give each executable a list of options'),
+    (dict(preload_args={'agent': ['--a=1', {'x': 1}]}), 'give each executable a list of options'),
+    # a preload.json Duplicati would ignore as a whole (the Windows flow writes it without the preload module)
+    (dict(preload_env={'agent': 'X=1'}), 'a preload.json Duplicati reads'),
+    (dict(preload_env={'agent': {'X': {'nested': 1}}}), 'a preload.json Duplicati reads'),
+    (dict(preload_db={'server': ['--a=1']}), 'a preload.json Duplicati reads'),
+    (dict(preload_args={'agent': ['log-level=information']}), 'a preload.json Duplicati reads'),
+    (dict(preload_args={'Agent': ['--a=1']}), 'a preload.json Duplicati reads'),
+    (dict(preload_env={'agent': {'X': 1, 'Y': True, 'Z': None}}, preload_db={'*': {'a': 'b'}}), None),
 ])
 def test_each_rule_names_only_itself(changes, word):
     errors = _errors(**changes)
@@ -133,3 +148,25 @@ def test_preload_args_as_the_former_expression(args, passphrase, local_access, p
     former = _render(FORMER_PRELOAD_ENTRIES, args=args, passphrase=passphrase, local_access=local_access, password=password)
     assert ai.agent_preload_args(args, settings_passphrase=passphrase, local_access=local_access,
                                  local_password=password) == former
+
+
+# --- the Windows preload.json (tasks/Windows.yml): the former expression wrote numbers Duplicati cannot read --------
+
+FORMER_PRELOAD_DOCUMENT = (
+    "{{ {'args': entries, 'env': env, 'db': db} | dict2items | rejectattr('value', 'equalto', {}) | items2dict }}")
+
+
+@pytest.mark.parametrize('entries, env, db', [
+    ({'agent': ['--a=1']}, {'agent': {'X': 1, 'Y': True, 'Z': None}}, {}),
+    ({}, {}, {'server': {'--retention': 7}}),
+])
+def test_the_windows_preload_document_is_one_duplicati_reads(entries, env, db):
+    former = _render(FORMER_PRELOAD_DOCUMENT, entries=entries, env=env, db=db)
+    with pytest.raises(DuplicatiError, match='values must be strings'):
+        validate_preload(former)
+    document = ai.agent_preload_document(entries, env=env, db=db)
+    validate_preload(document)
+    assert set(document) == set(former)
+    assert ai.agent_preload_document({'agent': ['--a=1']}, env={'agent': {'X': 1, 'Y': True, 'Z': None}}) == {
+        'args': {'agent': ['--a=1']}, 'env': {'agent': {'X': '1', 'Y': 'true', 'Z': None}}}
+    assert ai.agent_preload_document({}) == {}

@@ -233,3 +233,12 @@ def test_holds_token_measures_only_the_lengths_that_decide(monkeypatch):
     _no_aes(monkeypatch)
     assert ags.holds_token(empty, 'a long passphrase') is False
     assert ags.holds_token(long_token, 'a long passphrase') is True
+
+
+@pytest.mark.parametrize('blanks', [' ' * 200, '\t \r\n' * 40])
+def test_holds_token_of_blanks_whose_content_hash_does_not_match(blanks):
+    """A prefixed value whose content hash does not match is returned without its prefix by
+    ``EncryptedFieldHelper.Decrypt``: blanks then are no token (``string.IsNullOrWhiteSpace`` in
+    ``Agent/Program.cs``), however long they are."""
+    assert ags.holds_token('enc-v1:' + blanks, 'a long passphrase') is False
+    assert ags.holds_token('enc-v1:' + 'x' * 200, 'a long passphrase') is True

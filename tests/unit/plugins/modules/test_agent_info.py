@@ -282,3 +282,20 @@ def test_what_is_not_desired_is_not_compared(monkeypatch, converged):
     monkeypatch.setattr(agent_host, 'service_state', lambda module, os_name, *scope: dict(state))
     args['desired'] = {'preload': PRELOAD, 'preload_path': args['desired']['preload_path']}
     assert decide(monkeypatch, args)['converged'] is True
+
+
+def test_the_desired_preload_masks_its_secrets_and_nothing_else(monkeypatch, converged):
+    """Only the secret entries of the desired preload.json are hidden: a short value of another entry (an
+    environment flag '1', a database value 'a') is no secret, and masking it would garble the facts the role
+    reads from this result (its version, machine id, system)."""
+    args, dummy = converged
+    args['desired']['preload'] = {
+        'args': {'agent': ['--agent-settings-file-passphrase=' + PASSPHRASE, '--webservice-password=local pw 456']},
+        'env': {'agent': {'FLAG': '1', 'OTHER': 1}}, 'db': {'server': {'x': 'a'}}}
+    result = run_module(monkeypatch, agent_info, args, invocation=True)
+    assert result['converged'] is False and result['differences'] == ['preload.json has other content']
+    assert result['machine_id'] == 'abc123' and result['version'] == '2.3.0.4' and result['system'] == platform.system()
+    assert result['settings_file'] == os.path.join(args['data_folder'], 'agent.json')
+    shown = json.dumps(result)
+    assert PASSPHRASE not in shown and 'local pw 456' not in shown
+    assert result['invocation']['module_args']['desired']['preload']['env'] == {'agent': {'FLAG': '1', 'OTHER': 1}}
