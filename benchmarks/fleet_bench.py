@@ -181,7 +181,9 @@ class Fleet(object):
             'ANSIBLE_RETRY_FILES_ENABLED': 'False',
             'ANSIBLE_DEPRECATION_WARNINGS': 'False',
         })
-        for name in ('ANSIBLE_CONFIG', 'ANSIBLE_CALLBACKS_ENABLED', 'ANSIBLE_CALLBACK_WHITELIST'):
+        # PYTHONDONTWRITEBYTECODE too: a controller's Python caches the bytecode of the collection's plugins (the
+        # filters, and the module_utils they import) as it does by default, rather than compiling them in every worker.
+        for name in ('ANSIBLE_CONFIG', 'ANSIBLE_CALLBACKS_ENABLED', 'ANSIBLE_CALLBACK_WHITELIST', 'PYTHONDONTWRITEBYTECODE'):
             self.env.pop(name, None)
         self.state = os.path.join(work, 'emulator')
         self.console_url = None
