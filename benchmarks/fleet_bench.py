@@ -454,8 +454,7 @@ def run_size(fleet, size, rows, repeat, logs, slices=3):
                 fleet.reset_hosts(size)
                 count, machines, duplicates = fleet.ledger()
             if row == 'rerun' and 'first' not in rows and rep == 1:
-                # a converged fleet to re-run on
-                fleet.reset_hosts(size)
+                # a converged fleet to re-run on (the hosts are fresh from the start of run_size, or rolled out)
                 fleet.play(size, 'role', log + '.setup')
             if row == 'sliced':
                 cpu, wall, recap = fleet.play_sliced(size, slices, log)

@@ -93,8 +93,7 @@ def _rules(v):
          "duplicati_agent_version must be 'latest' or a version like 2.3.0.4."),
         (all(isinstance(v[name], dict) for name in ('preload_args', 'preload_env', 'preload_db')),
          'duplicati_agent_preload_args, duplicati_agent_preload_env and duplicati_agent_preload_db must be dictionaries.'),
-        (not isinstance(v['preload_args'], dict)
-         or all(_options(o) and all(_text(e) for e in o) for o in v['preload_args'].values()),
+        (not isinstance(v['preload_args'], dict) or _option_lists(v['preload_args']),
          'duplicati_agent_preload_args must give each executable a list of options (for example agent: [--log-level=information]).'),
         (_preload_read(v['preload_args'], v['preload_env'], v['preload_db']),
          'duplicati_agent_preload_args, duplicati_agent_preload_env and duplicati_agent_preload_db must make a preload.json '
@@ -109,7 +108,7 @@ def _preload_read(args, env, db):
     sections = {'args': args, 'env': env, 'db': db}
     if not all(isinstance(body, dict) for body in sections.values()):
         return True
-    if not all(_options(o) and all(_text(e) for e in o) for o in args.values()):
+    if not _option_lists(args):
         return True
     try:
         validate_preload(string_values(sections))
@@ -120,6 +119,11 @@ def _preload_read(args, env, db):
 
 def _options(value):
     return is_sequence(value) and not isinstance(value, dict)
+
+
+def _option_lists(args):
+    """Whether every executable of a preload args section has a list of texts."""
+    return all(_options(o) and all(_text(e) for e in o) for o in args.values())
 
 
 def agent_input_errors(inputs):
